@@ -1,0 +1,1 @@
+"""Shared vocabulary: no I/O here."""
