@@ -1,0 +1,1 @@
+"""The `lanner` command line: a thin shell over `lanner.service`."""

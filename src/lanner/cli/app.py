@@ -1,0 +1,280 @@
+"""Entry point: `lanner ingest|detect|rules|demo`.
+
+Errors are one readable line on stderr and a non-zero exit (1 runtime, 2 usage); findings
+present exit 0 unless --fail-on-findings (then 3, as Prowler does) so CI can gate on it.
+Set LANNER_DEBUG=1 to get the Python traceback of an unexpected failure.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from lanner.cli import render
+from lanner.errors import LannerError
+
+EXIT_ERROR = 1
+EXIT_FINDINGS = 3
+
+app = typer.Typer(
+    name="lanner",
+    help="Lanner: cloud detection and response. Cloud and runtime logs -> lake -> Sigma -> OCSF findings.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="Rule content tooling.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+out = Console()
+err = Console(stderr=True)
+
+OutputOpt = Annotated[
+    str | None,
+    typer.Option("--output", "-o", help="table | json | jsonl | ocsf (default: table on a terminal, jsonl when piped)"),
+]
+RulesOpt = Annotated[
+    list[Path] | None, typer.Option("--rules", "-r", help="Extra Sigma rule folders or files (repeatable).")
+]
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def check_output(fmt: str | None) -> str:
+    fmt = fmt or render.default_output()
+    if fmt not in render.OUTPUTS:
+        raise fail(f"unknown --output {fmt!r}; use one of {', '.join(render.OUTPUTS)}", 2)
+    return fmt
+
+
+@contextmanager
+def progress_bar(label: str, enabled: bool) -> Iterator[Any]:
+    """A byte progress bar on stderr, only on a terminal (clean output when piped)."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def report_rule_problems(ruleset: Any, *, verbose: bool) -> None:
+    for problem in ruleset.errors:
+        err.print(f"[yellow]rule error:[/] {problem}", highlight=False, soft_wrap=True)
+    if verbose:
+        for path, reason in ruleset.unsupported:
+            err.print(f"[dim]skipped {path}: {reason}[/]", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Log files or folders (plain or gzip; type auto-detected).")],
+    lake: Annotated[Path, typer.Option("--lake", "-l", help="Lake directory (created if missing).")],
+    output: OutputOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Normalize logs into the Parquet lake. Idempotent: re-ingesting adds nothing."""
+    from lanner.lake import ingest as lake_ingest
+
+    fmt = check_output(output)
+    with progress_bar("ingesting", not quiet) as update:
+        summary = lake_ingest(paths, lake, progress=update)
+    data = summary_dict(summary)
+    if fmt == "table":
+        table = Table(title=f"Ingested into {lake}", show_header=False)
+        for key in ("files", "bytes", "records_seen", "events_written", "duplicates_skipped", "quarantined"):
+            table.add_row(key.replace("_", " "), f"{data.get(key, 0):,}")
+        for source, count in sorted(data.get("per_source", {}).items()):
+            table.add_row(f"  {source}", f"{count:,}")
+        for reason, count in sorted(data.get("quarantine_reasons", {}).items()):
+            table.add_row(f"  quarantined: {reason}", f"{count:,}")
+        table.add_row("seconds", f"{data.get('seconds', 0):.2f}")
+        out.print(table)
+    else:
+        render.write_stream([data], "jsonl" if fmt != "json" else "json", sys.stdout.buffer)
+
+
+def summary_dict(summary: Any) -> dict[str, Any]:
+    from dataclasses import asdict, is_dataclass
+
+    data = asdict(summary) if is_dataclass(summary) else dict(summary)
+    return {k: (dict(v) if isinstance(v, Counter) else v) for k, v in data.items()}
+
+
+@app.command()
+def detect(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Log files or folders to detect on directly.")] = None,
+    lake: Annotated[Path | None, typer.Option("--lake", "-l", help="Detect over an ingested lake instead.")] = None,
+    rules: RulesOpt = None,
+    no_bundled: Annotated[bool, typer.Option("--no-bundled", help="Do not load the bundled rule pack.")] = False,
+    output: OutputOpt = None,
+    limit: Annotated[int, typer.Option(help="Rows shown in table output.")] = 200,
+    fail_on_findings: Annotated[
+        bool, typer.Option("--fail-on-findings", help="Exit 3 when anything is found (for CI gates).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary on stderr.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List rules skipped as unsupported.")] = False,
+) -> None:
+    """Run the bundled rules (plus --rules) over log files, or over a lake with --lake."""
+    fmt = check_output(output)
+    if bool(paths) == bool(lake):
+        raise fail("give log PATHs or --lake DIR (exactly one of them)", 2)
+    from lanner import service
+    from lanner.detect.findings import to_finding
+
+    ruleset = service.load_ruleset(rules or [], include_bundled=not no_bundled)
+    report_rule_problems(ruleset, verbose=verbose)
+    if not ruleset.rules and not ruleset.correlations:
+        raise fail("no rules loaded: check --rules paths, or drop --no-bundled")
+    stats = service.InputStats()
+    with progress_bar("reading logs", not quiet) as update:
+        if lake:
+            matches = service.detect_lake(lake, ruleset=ruleset)
+        else:
+            matches = service.detect_paths(paths or [], ruleset=ruleset, stats=stats, progress=update)
+        findings = (to_finding(m) for m in matches)
+        if fmt == "table":
+            collected = list(findings)
+            count = len(collected)
+        else:
+            count = render.write_stream(findings, fmt, sys.stdout.buffer)
+    if fmt == "table":
+        render.print_table(out, collected, limit=limit)
+    if not quiet:
+        where = f"lake {lake}" if lake else f"{stats.events:,} events from {stats.files} file(s)"
+        quarantine = f", {stats.quarantined:,} records quarantined" if stats.quarantined else ""
+        err.print(
+            f"{count:,} findings; {len(ruleset.rules) + len(ruleset.correlations)} rules over {where}{quarantine}",
+            highlight=False,
+        )
+        for reason, n in stats.reasons.most_common():
+            err.print(f"  quarantined {n:,}: {reason}", highlight=False)
+    if fail_on_findings and count:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@rules_app.command("list")
+def rules_list(
+    rules: RulesOpt = None,
+    no_bundled: Annotated[bool, typer.Option("--no-bundled")] = False,
+    output: OutputOpt = None,
+) -> None:
+    """List the rules that load (bundled pack plus --rules)."""
+    from lanner import service
+
+    fmt = check_output(output)
+    ruleset = service.load_ruleset(rules or [], include_bundled=not no_bundled)
+    report_rule_problems(ruleset, verbose=False)
+    rows = [
+        {
+            "id": r.meta.id,
+            "name": r.meta.name,
+            "title": r.meta.title,
+            "level": r.meta.level,
+            "status": r.meta.status,
+            "kind": kind,
+            "sources": list(getattr(r, "sources", ()) or sorted({s for b in r.rules for s in b.sources})),
+            "tags": list(r.meta.tags),
+            "path": r.meta.path,
+        }
+        for kind, group in (("rule", ruleset.rules), ("correlation", ruleset.correlations))
+        for r in group
+    ]
+    if fmt == "table":
+        table = Table(title=f"{len(rows)} rules")
+        for col in ("name", "title", "level", "kind", "sources"):
+            table.add_column(col)
+        for row in rows:
+            table.add_row(row["name"] or row["id"], row["title"], row["level"], row["kind"], ", ".join(row["sources"]))
+        out.print(table)
+    else:
+        render.write_stream(rows, fmt, sys.stdout.buffer)
+
+
+@rules_app.command("validate")
+def rules_validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders (default: the bundled pack).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List rules skipped as unsupported.")] = False,
+) -> None:
+    """Check that rules parse and compile; each problem is reported as path:line: what is wrong."""
+    from lanner.detect.sigma import load_rules
+    from lanner.paths import BUNDLED_RULES_DIR
+
+    ruleset = load_rules(paths or [BUNDLED_RULES_DIR])
+    report_rule_problems(ruleset, verbose=verbose)
+    compiled = len(ruleset.rules) + len(ruleset.correlations)
+    err.print(
+        f"{compiled} rules compiled, {len(ruleset.unsupported)} unsupported log sources, {len(ruleset.errors)} errors",
+        highlight=False,
+    )
+    if ruleset.errors:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[
+        Path | None, typer.Option(help="Where to write the scenario logs and the lake (default: a temp dir).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Scenario seed; the same seed gives the same day.")] = 7,
+    output: OutputOpt = None,
+) -> None:
+    """Generate a realistic multi-cloud day with an attack woven in, ingest it, detect, and explain."""
+    from lanner.cli.demo import run_demo
+
+    fmt = check_output(output)
+    run_demo(workdir=workdir, seed=seed, fmt=fmt, out=out, err=err)
+
+
+def main() -> None:
+    """Console-script entry: turn every failure into one line and an exit code."""
+    try:
+        app()
+    except LannerError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        # `lanner detect … | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for a one-line error
+        if os.environ.get("LANNER_DEBUG"):
+            raise
+        err.print(
+            f"[bold red]error:[/] {type(exc).__name__}: {exc} (set LANNER_DEBUG=1 for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Detection: Sigma rules compiled once, evaluated as SQL over normalized events."""

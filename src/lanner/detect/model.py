@@ -1,0 +1,68 @@
+"""Compiled-rule and match types shared by the Sigma compiler, the engine, correlations and findings.
+
+Pure data, no I/O. The compiler (`lanner.detect.sigma`) produces these; the engine
+(`lanner.detect.engine`) consumes them; `lanner.detect.findings` turns `Match` into OCSF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+LEVELS = ("informational", "low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    """What a rule says about itself (Sigma fields plus Lanner's extra keys)."""
+
+    id: str  # Sigma `id` (a UUID)
+    title: str
+    path: str  # file the rule came from
+    name: str | None = None  # Sigma `name`: the slug id of bundled rules, referenced by correlations
+    description: str = ""
+    level: str = "medium"  # one of LEVELS
+    status: str = "experimental"
+    tags: tuple[str, ...] = ()  # e.g. ("attack.stealth", "attack.t1562.008")
+    references: tuple[str, ...] = ()
+    falsepositives: tuple[str, ...] = ()
+    logsource: dict[str, str] = field(default_factory=dict)  # product/service/category as written
+    extra: dict[str, Any] = field(default_factory=dict)  # custom keys (e.g. `lanner:` triage guidance)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A single-event Sigma rule bound to Lanner sources and compiled to SQL."""
+
+    meta: RuleMeta
+    sources: tuple[str, ...]  # Lanner source names the log source binds to (model.event.SOURCES_KNOWN)
+    where: str  # DuckDB boolean SQL over EVENT_SCHEMA columns (fields absent from columns read `raw`)
+    # Lower-cased operation values the rule requires (any of), or None when it does not constrain
+    # the operation: lets the engine prefilter on the cheap `operation` column before touching raw.
+    operations: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CompiledCorrelation:
+    """A Sigma correlation rule (event_count, value_count, temporal, temporal_ordered)."""
+
+    meta: RuleMeta
+    type: str
+    rules: tuple[CompiledRule, ...]  # the referenced base rules, in the order the rule lists them
+    group_by: tuple[str, ...]  # SQL expressions (already field-mapped)
+    timespan_ms: int
+    condition: dict[str, Any]  # e.g. {"gte": 10}; for value_count also {"field": <SQL expr>}
+    sql: str = ""  # the rendered DuckDB query (relation name substituted by the engine)
+
+
+@dataclass(frozen=True)
+class Match:
+    """One detection: a rule and the event(s) that triggered it."""
+
+    rule: RuleMeta
+    events: tuple[dict[str, Any], ...]  # rows with EVENT_COLUMNS; a bounded sample for correlations
+    event_count: int  # total events involved (> len(events) when sampled)
+    first_time: datetime
+    last_time: datetime
+    group: dict[str, Any] | None = None  # correlation group-by values
