@@ -50,10 +50,14 @@ class CompiledCorrelation:
     meta: RuleMeta
     type: str
     rules: tuple[CompiledRule, ...]  # the referenced base rules, in the order the rule lists them
-    group_by: tuple[str, ...]  # SQL expressions (already field-mapped)
+    # Sigma field names (or aliases) as written: the per-rule SQL differs when aliases map
+    # different fields of different rules onto one group; `sql` holds the mapped expressions.
+    group_by: tuple[str, ...]
     timespan_ms: int
-    condition: dict[str, Any]  # e.g. {"gte": 10}; for value_count also {"field": <SQL expr>}
-    sql: str = ""  # the rendered DuckDB query (relation name substituted by the engine)
+    condition: dict[str, Any]  # e.g. {"gte": 10}; for value_count also {"field": <Sigma field>}
+    # The rendered DuckDB query, authoritative; `{relation}` is substituted by the engine.
+    # Result columns: lanner.detect.correlation.RESULT_COLUMNS.
+    sql: str = ""
 
 
 @dataclass(frozen=True)
