@@ -1,0 +1,274 @@
+"""One plain-language line per detection, for analysts who are not cloud experts.
+
+A rule may carry its own sentence under the custom key `lanner: {summary: "..."}`: a template
+whose `{placeholders}` are event columns of the first triggering event (`actor_name`,
+`src_ip`, `resources`, ...), plus `count`, `group` (all group-by values) or `group[key]`, and
+`title`. Otherwise the line is composed from the rule title and what the event says: who, did
+what, to what, from where, in which cloud and account (or process, container and host for
+runtime events). Missing values never print "None"; values from logs are made single-line,
+because an attacker controls many of them.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from lanner.detect.model import Match
+from lanner.model.event import EVENT_COLUMNS
+
+# Placeholders a summary template may use, besides the event columns.
+TEMPLATE_EXTRAS = ("count", "group", "title")
+_PLACEHOLDER = re.compile(r"^(?P<name>[a-z_][a-z0-9_]*)(?:\[(?P<key>[^\[\]{}]+)\])?$")
+_MAX_VALUE = 160  # one value must not swallow the line (command lines, long ARNs lists)
+_MAX_LIST = 3
+
+# How each cloud calls its tenancy boundary (the `account` column).
+_ACCOUNT_WORD = {"aws": "account", "gcp": "project", "azure": "subscription", "k8s": "cluster"}
+# Words for placeholders whose value is missing: "from unknown source IP", not "from None".
+_LABEL = {
+    "actor_id": "actor",
+    "actor_name": "actor",
+    "actor_type": "actor type",
+    "actor_session": "session",
+    "actor_original": "original identity",
+    "src_ip": "source IP",
+    "user_agent": "user agent",
+    "resources": "resource",
+    "dst_ip": "destination IP",
+    "dst_port": "destination port",
+    "exe": "executable",
+    "cmdline": "command line",
+    "parent_exe": "parent executable",
+    "file_path": "file",
+    "container_id": "container",
+}
+
+
+def explain(match: Match) -> str:
+    """The one-line explanation used as the finding's `message`."""
+    template = summary_template(match)
+    if template is not None and not template_problems(template):
+        return render_summary(template, match)
+    return _generic(match)
+
+
+def summary_template(match: Match) -> str | None:
+    """The rule's `lanner.summary` template, if it has one."""
+    custom = match.rule.extra.get("lanner")
+    summary = custom.get("summary") if isinstance(custom, Mapping) else None
+    return summary if isinstance(summary, str) and summary.strip() else None
+
+
+def template_problems(template: str) -> list[str]:
+    """Why a summary template cannot be rendered (empty list when it is fine).
+
+    Rule validation reports these against the rule file; at detection time an invalid template
+    falls back to the generic sentence so the finding is never lost.
+    """
+    allowed = set(EVENT_COLUMNS) | set(TEMPLATE_EXTRAS)
+    problems = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return [f"malformed template: {exc}"]
+    for _, field, _spec, conversion in parsed:
+        if field is None:
+            continue
+        m = _PLACEHOLDER.match(field)
+        if m is None:
+            problems.append(f"placeholder {{{field}}} is not a column name (attribute access is not allowed)")
+        elif m["name"] not in allowed:
+            problems.append(
+                f"unknown placeholder {{{m['name']}}}; use an event column, count, group or title"
+            )
+        elif m["key"] is not None and m["name"] != "group":
+            problems.append(f"only group[...] takes a key, not {{{field}}}")
+        if conversion is not None:
+            problems.append(f"conversion !{conversion} in {{{field}}} is not allowed")
+    return problems
+
+
+def render_summary(template: str, match: Match) -> str:
+    """Fill a (valid) summary template from the first event of the match."""
+    event = match.events[0] if match.events else {}
+    out = []
+    for literal, field, spec, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if field is None:
+            continue
+        m = _PLACEHOLDER.match(field)
+        if m is None:
+            continue
+        name, key = m["name"], m["key"]
+        value: Any
+        if name == "count":
+            value = match.event_count
+        elif name == "title":
+            value = match.rule.title
+        elif name == "group":
+            value = (match.group or {}).get(key) if key else match.group
+        else:
+            value = event.get(name)
+        out.append(_render(value, spec or "", _LABEL.get(key or name, (key or name).replace("_", " "))))
+    return _one_line("".join(out))
+
+
+def _render(value: Any, spec: str, label: str) -> str:
+    if _missing(value):
+        return f"unknown {label}"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_text(v)}" for k, v in value.items() if not _missing(v)) or f"unknown {label}"
+    if spec and not isinstance(value, list | tuple):
+        try:
+            return _clip(format(value, spec))
+        except (ValueError, TypeError):
+            pass  # a spec that does not fit the value's type: show the value plainly
+    return _text(value)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | tuple | dict) and len(value) == 0)
+
+
+def _text(value: Any) -> str:
+    """A log value as short, single-line text."""
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, list | tuple):
+        items = [_text(v) for v in value if not _missing(v)]
+        more = len(items) - _MAX_LIST
+        return ", ".join(items[:_MAX_LIST]) + (f" and {more} more" if more > 0 else "")
+    return _clip(str(value))
+
+
+def _clip(text: str) -> str:
+    text = _one_line(text)
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+
+
+def _one_line(text: str) -> str:
+    # Control characters (newlines, ANSI escapes) from attacker-controlled fields are shown
+    # escaped so a log value can neither break the line nor forge a second alert line.
+    if text.isprintable():  # the common case, checked in C
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _get(event: Mapping[str, Any], column: str) -> str | None:
+    value = event.get(column)
+    return None if _missing(value) else _text(value)
+
+
+def _actor(event: Mapping[str, Any]) -> str | None:
+    who = _get(event, "actor_id") or _get(event, "actor_name")
+    if who is None:
+        return None
+    notes = [n for n in (_get(event, "actor_type"),) if n]
+    original = _get(event, "actor_original")
+    if original and original != who:
+        notes.append(f"on behalf of {original}")
+    return f"{who} ({', '.join(notes)})" if notes else who
+
+
+def _process(event: Mapping[str, Any]) -> str | None:
+    exe, cmd = _get(event, "exe"), _get(event, "cmdline")
+    if exe is None and cmd is None:
+        return None
+    text = f"process {exe or cmd}"
+    if exe and cmd and cmd != exe:
+        text += f" ({cmd})"
+    if user := _get(event, "user"):
+        text += f" as user {user}"
+    if parent := _get(event, "parent_exe"):
+        text += f" (parent {parent})"
+    return text
+
+
+def _where_cloud(event: Mapping[str, Any]) -> str | None:
+    cloud, region, account = _get(event, "cloud"), _get(event, "region"), _get(event, "account")
+    head = " ".join(p for p in (cloud if cloud != "host" else None, region) if p)
+    if account:
+        word = _ACCOUNT_WORD.get((cloud or "").lower(), "account")
+        head = f"{head}, {word} {account}" if head else f"{word} {account}"
+    return f"({head})" if head else None
+
+
+def _where_runtime(event: Mapping[str, Any]) -> str | None:
+    parts = []
+    if container := _get(event, "container_id"):
+        details = [
+            f"{label} {v}"
+            for label, v in (
+                ("pod", _get(event, "pod")),
+                ("namespace", _get(event, "namespace")),
+                ("image", _get(event, "image")),
+            )
+            if v
+        ]
+        parts.append(f"in container {container[:12]}" + (f" ({', '.join(details)})" if details else ""))
+    elif pod := _get(event, "pod"):
+        parts.append(f"in pod {pod}")
+    if host := _get(event, "host"):
+        parts.append(f"on host {host}")
+    return " ".join(parts) or None
+
+
+def describe_event(event: Mapping[str, Any]) -> str:
+    """What one normalized event says, as a clause: who did what to what, from where."""
+    operation = _get(event, "operation")
+    process = _process(event)
+    # Runtime telemetry is about a process; cloud audit logs are about an identity.
+    is_runtime = (_get(event, "source") or "").startswith("runtime.") or _actor(event) is None
+    if process is not None and is_runtime:
+        text = process
+        if path := _get(event, "file_path"):
+            text += f" {operation or 'accessed'} file {path}"
+        elif dst := _get(event, "dst_ip"):
+            port = _get(event, "dst_port")
+            text += f" {operation or 'connected'} to {dst}" + (f" port {port}" if port else "")
+        elif operation:
+            text += f" ({operation})"
+        where = _where_runtime(event)
+    else:
+        text = _actor(event) or "an unknown identity"
+        service = _get(event, "service")
+        if operation:
+            text += f" called {operation}" + (f" ({service})" if service else "")
+        elif service:
+            text += f" used {service}"
+        if targets := _get(event, "resources"):
+            text += f" on {targets}"
+        if ip := _get(event, "src_ip"):
+            text += f" from {ip}"
+        where = _where_cloud(event)
+    if where:
+        text += f" {where}"
+    if (_get(event, "outcome") or "").lower() == "failure":
+        error = _get(event, "error")
+        text += f", which failed ({error})" if error else ", which failed"
+    return text
+
+
+def _generic(match: Match) -> str:
+    title = _clip(match.rule.title) if match.rule.title else "Detection"
+    event = match.events[0] if match.events else {}
+    correlated = match.group is not None or match.event_count > 1 or len(match.events) > 1
+    if not correlated:
+        return f"{title}: {describe_event(event)}" if event else title
+    text = f"{title}: {match.event_count} matching event{'s' if match.event_count != 1 else ''}"
+    group = _render(match.group, "", "group") if match.group else None
+    if group and not group.startswith("unknown"):
+        text += f" for {group}"
+    first, last = _iso(match.first_time), _iso(match.last_time)
+    text += f" between {first} and {last}" if first != last else f" at {first}"
+    return f"{text}; first: {describe_event(event)}" if event else text
