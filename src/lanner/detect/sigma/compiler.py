@@ -1,0 +1,235 @@
+"""Sigma condition tree -> one sqlglot boolean expression (engine-neutral IR), rendered per dialect.
+
+pySigma parses the detection and condition (including `1 of x*`, `all of them`, value lists
+and modifiers) into a tree of ConditionAND/OR/NOT over field=value leaves; this module turns
+that tree into SQL over the normalized event (see fields/ for the field mapping and values.py
+for the value semantics). Every leaf is NULL-safe (missing field = no match), so `not` is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import duckdb
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.rule import SigmaRule
+from sigma.types import (
+    SigmaBool,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaType,
+)
+from sqlglot import exp
+
+from lanner.detect.model import CompiledRule, RuleMeta
+from lanner.detect.sigma import values as v
+from lanner.detect.sigma.fields import FieldRef, resolve
+from lanner.detect.sigma.values import Unsupported
+
+__all__ = ["Unsupported", "compile_rule", "compile_where", "render"]
+
+FALSE = exp.Boolean(this=False)
+
+
+@dataclass(frozen=True)
+class _Node:
+    expr: exp.Expr
+    # Lower-cased `operation` values every match must have, or None (unconstrained).
+    ops: frozenset[str] | None = None
+
+
+def render(expr: exp.Expr, dialect: str = "duckdb") -> str:
+    return expr.sql(dialect=dialect)
+
+
+def compile_rule(rule: SigmaRule, meta: RuleMeta, sources: tuple[str, ...]) -> CompiledRule:
+    where, ops = compile_where(rule, sources)
+    return CompiledRule(
+        meta=meta,
+        sources=sources,
+        where=render(where),
+        operations=tuple(sorted(ops)) if ops is not None else None,
+    )
+
+
+def compile_where(rule: SigmaRule, sources: tuple[str, ...]) -> tuple[exp.Expr, frozenset[str] | None]:
+    """The rule's condition(s) as one boolean expression, plus the operations it requires."""
+    nodes = [_walk(cond.parsed, sources) for cond in rule.detection.parsed_condition]
+    node = nodes[0] if len(nodes) == 1 else _or(nodes)  # several conditions: any of them
+    return node.expr, node.ops
+
+
+def _and(nodes: list[_Node]) -> _Node:
+    constrained = [n.ops for n in nodes if n.ops is not None]
+    ops = frozenset.intersection(*constrained) if constrained else None
+    return _Node(exp.and_(*(exp.paren(n.expr, copy=False) for n in nodes), copy=False), ops)
+
+
+def _or(nodes: list[_Node]) -> _Node:
+    ops = None if any(n.ops is None for n in nodes) else frozenset().union(*(n.ops or () for n in nodes))
+    merged = _merge_in(nodes)
+    if merged is not None:
+        return _Node(merged, ops)
+    return _Node(exp.or_(*(exp.paren(n.expr, copy=False) for n in nodes), copy=False), ops)
+
+
+def _merge_in(nodes: list[_Node]) -> exp.Expr | None:
+    """`lower(x) = 'a' OR lower(x) = 'b'` -> `lower(x) IN ('a', 'b')` (a value list, the common case)."""
+    target = None
+    values: list[exp.Expr] = []
+    for n in nodes:
+        e = n.expr
+        if isinstance(e, exp.Coalesce):
+            e = e.this
+        if isinstance(e, exp.In) and not e.args.get("query"):
+            this, vals = e.this, e.expressions
+        elif isinstance(e, exp.EQ) and isinstance(e.expression, exp.Literal):
+            this, vals = e.this, [e.expression]
+        else:
+            return None
+        if target is None:
+            target = this
+        elif this != target:
+            return None
+        values.extend(vals)
+    if target is None:
+        return None
+    return exp.Coalesce(this=exp.In(this=target, expressions=values), expressions=[FALSE])
+
+
+def _walk(node: object, sources: tuple[str, ...]) -> _Node:
+    if isinstance(node, ConditionAND):
+        return _and([_walk(a, sources) for a in node.args])
+    if isinstance(node, ConditionOR):
+        return _or([_walk(a, sources) for a in node.args])
+    if isinstance(node, ConditionNOT):
+        inner = _walk(node.args[0], sources)
+        return _Node(exp.Not(this=exp.paren(inner.expr, copy=False)))
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        return _field_leaf(node.field, node.value, sources)
+    if isinstance(node, ConditionValueExpression):
+        return _keyword_leaf(node.value)
+    raise Unsupported(f"condition element {type(node).__name__} is not supported")
+
+
+def _keyword_leaf(value: SigmaType) -> _Node:
+    """A keyword (value without a field) matches anywhere in the original record."""
+    if isinstance(value, SigmaExpansion):
+        return _or([_keyword_leaf(x) for x in value.values])
+    if isinstance(value, SigmaString):
+        inner = value if value.startswith(v.SpecialChars.WILDCARD_MULTI) else SigmaString("*") + value
+        inner = inner if inner.endswith(v.SpecialChars.WILDCARD_MULTI) else inner + SigmaString("*")
+        if isinstance(value, v.SigmaCasedString):
+            inner = v.SigmaCasedString.from_sigma_string(inner)
+        pred = v.string_pred(inner)
+    elif isinstance(value, SigmaNumber | SigmaBool):
+        text = v.number_text(value) if isinstance(value, SigmaNumber) else v.bool_text(value)
+        pred = v.string_pred(SigmaString("*") + SigmaString(text) + SigmaString("*"))
+    elif isinstance(value, SigmaRegularExpression):
+        pred = v.regex_pred(_checked_regex(value))
+    else:
+        raise Unsupported(f"keyword of type {type(value).__name__} is not supported")
+    return _Node(_null_safe(pred(exp.column("raw"))))
+
+
+def _null_safe(e: exp.Expr) -> exp.Expr:
+    return exp.Coalesce(this=e, expressions=[FALSE])
+
+
+def _field_leaf(name: str, value: SigmaType, sources: tuple[str, ...]) -> _Node:
+    ref = resolve(sources, name)
+    if isinstance(value, SigmaExpansion):  # base64offset / windash variants: any of them
+        return _or([_field_leaf(name, x, sources) for x in value.values])
+    if isinstance(value, SigmaNull):
+        return _Node(_is_null(ref))
+    if isinstance(value, SigmaExists):
+        present = exp.Not(this=_is_null(ref))
+        return _Node(present if value.exists else _is_null(ref))
+    if isinstance(value, SigmaFieldReference):
+        other = resolve(sources, value.field)
+        if ref.kind == "list" or other.kind == "list":
+            raise Unsupported(f"fieldref between multi-valued fields ({name}, {value.field})")
+        return _Node(_null_safe(exp.EQ(this=v.lower(ref.expr), expression=v.lower(other.expr))))
+    if isinstance(value, SigmaString):
+        pred = v.string_pred(value)
+    elif isinstance(value, SigmaNumber):
+        pred = v.text_pred(v.number_text(value))
+    elif isinstance(value, SigmaBool):
+        pred = v.text_pred(v.bool_text(value))
+    elif isinstance(value, SigmaRegularExpression):
+        pred = v.regex_pred(_checked_regex(value))
+    elif isinstance(value, SigmaCIDRExpression):
+        pred = v.cidr_pred(value)
+    elif isinstance(value, SigmaCompareExpression):
+        pred = v.compare_pred(value)
+    else:
+        raise Unsupported(f"value type {type(value).__name__} (field {name}) is not supported")
+    node = _Node(_apply(ref, pred))
+    if ref.kind == "column" and ref.column == "operation" and isinstance(value, SigmaString) and not value.contains_special():
+        return _Node(node.expr, frozenset({v.literal_text(value).lower()}))
+    return node
+
+
+def _is_null(ref: FieldRef) -> exp.Expr:
+    if ref.kind == "list":
+        return exp.EQ(this=exp.func("coalesce", exp.func("len", ref.expr), exp.Literal.number(0)), expression=exp.Literal.number(0))
+    return exp.Is(this=ref.expr, expression=exp.Null())
+
+
+def _any(lst: exp.Expr, pred: v.Pred) -> exp.Expr:
+    elem = exp.column("e")
+    lam = exp.Lambda(this=pred(elem), expressions=[exp.to_identifier("e")])
+    return _null_safe(exp.GT(this=exp.func("len", exp.func("list_filter", lst, lam)), expression=exp.Literal.number(0)))
+
+
+def _apply(ref: FieldRef, pred: v.Pred) -> exp.Expr:
+    """Apply a value predicate to a field, with Lanner's array rule: when the field holds a
+    JSON array, the predicate holds if it holds for any element."""
+    if ref.kind == "list":
+        return _any(ref.expr, pred)
+    scalar = _null_safe(pred(ref.expr))
+    if ref.kind == "column" or ref.path is None:
+        return scalar
+    # Only rows whose value text starts with '[' pay for the second JSON parse.
+    is_array = exp.and_(
+        exp.func("starts_with", ref.expr.copy(), v.lit("[")),
+        exp.EQ(this=exp.func("json_type", exp.column("raw"), v.lit(ref.path)), expression=v.lit("ARRAY")),
+    )
+    elems = exp.func("json_extract_string", exp.column("raw"), v.lit(ref.path + "[*]"), dialect="duckdb")
+    return exp.Case(ifs=[exp.If(this=is_array, true=_any(elems, pred))], default=scalar)
+
+
+@cache
+def _regex_ok(pattern: str) -> str | None:
+    try:
+        _con().execute("SELECT regexp_matches('', ?)", [pattern]).fetchone()
+    except duckdb.Error as e:
+        return str(e).splitlines()[0]
+    return None
+
+
+@cache
+def _con() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()
+
+
+def _checked_regex(value: SigmaRegularExpression) -> str:
+    pattern = v.regex_pattern(value)
+    problem = _regex_ok(pattern)
+    if problem:
+        raise Unsupported(f"regular expression {value.regexp.to_plain()!r} is not valid RE2: {problem}")
+    return pattern
