@@ -85,7 +85,6 @@ def test_unsupported_regex_syntax_is_reported(tmp_path: Path) -> None:
 
 
 def test_correlation_references_resolve_across_files(tmp_path: Path) -> None:
-    pytest.importorskip("lanner.detect.correlation", reason="correlation compiler not present")
     (tmp_path / "base.yml").write_text(GOOD)
     (tmp_path / "corr.yml").write_text(
         "title: Many\nid: 0b5d6d39-2a3f-4b0b-9a0b-3f6a5e3c0005\ncorrelation:\n  type: event_count\n"
@@ -97,3 +96,17 @@ def test_correlation_references_resolve_across_files(tmp_path: Path) -> None:
     corr = rs.correlations[0]
     assert corr.rules[0].meta.name == "good_rule"
     assert "{relation}" in corr.sql
+    # Sigma's default `generate: false`: the base rule feeds the correlation only.
+    assert [r.meta.name for r in rs.correlation_only] == ["good_rule"]
+    assert rs.rules == []
+
+
+def test_generate_true_keeps_base_rule_findings(tmp_path: Path) -> None:
+    (tmp_path / "base.yml").write_text(GOOD)
+    (tmp_path / "corr.yml").write_text(
+        "title: Many\nid: 0b5d6d39-2a3f-4b0b-9a0b-3f6a5e3c0006\ncorrelation:\n  type: event_count\n"
+        "  rules: [good_rule]\n  group-by: [userIdentity.arn]\n  timespan: 10m\n  condition: {gte: 3}\n"
+        "  generate: true\n"
+    )
+    rs = load_rules([tmp_path])
+    assert [r.meta.name for r in rs.rules] == ["good_rule"] and rs.correlation_only == []

@@ -30,6 +30,9 @@ class RuleSet:
     correlations: list[CompiledCorrelation] = field(default_factory=list)
     errors: list[RuleError] = field(default_factory=list)
     unsupported: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # Base rules that only feed correlations declaring `generate: false` (Sigma's default):
+    # compiled and used by those correlations, but their single events are not findings.
+    correlation_only: list[CompiledRule] = field(default_factory=list)
 
 
 @dataclass
@@ -76,6 +79,13 @@ def load_rules(paths: Iterable[str | Path]) -> RuleSet:
     if corr_docs:
         _load_correlations(corr_docs, [r for _, r in parsed], compiled, out)
     return out
+
+
+def _withhold_correlation_only(out: RuleSet, generating: dict[str, bool]) -> None:
+    """Move base rules referenced only by non-generating correlations out of `out.rules`."""
+    hidden = {rid for rid, generate in generating.items() if not generate}
+    out.correlation_only = [r for r in out.rules if r.meta.id in hidden]
+    out.rules = [r for r in out.rules if r.meta.id not in hidden]
 
 
 def _read_docs(path: Path, out: RuleSet) -> list[_Doc]:
@@ -183,6 +193,7 @@ def _load_correlations(
         if isinstance(corr, SigmaCorrelationRule):
             parsed.append((doc, corr))
     collection = SigmaCollection([*base, *(c for _, c in parsed)])
+    generating: dict[str, bool] = {}  # base rule id -> does any correlation keep its own findings
     for doc, corr in parsed:
         try:
             corr.resolve_rule_references(collection)
@@ -199,9 +210,12 @@ def _load_correlations(
                 break
             bases.append(target)
         else:
+            for b in bases:
+                generating[b.meta.id] = generating.get(b.meta.id, False) or bool(corr.generate)
             try:
                 out.correlations.append(compile_correlation(corr, _meta(doc, corr), bases, field_sql))
             except RuleError as e:
                 out.errors.append(e)
             except SigmaError as e:
                 out.errors.append(RuleError(_message(e), Location(doc.path, error_line(doc.node, e))))
+    _withhold_correlation_only(out, generating)

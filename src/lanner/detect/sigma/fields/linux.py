@@ -20,6 +20,13 @@ _PROCESS = {
     "DestinationIp": "column:dst_ip",
     "DestinationPort": "column:dst_port",
     "SourceIp": "column:src_ip",
+    # Container and Kubernetes context: not in Sysmon's vocabulary, so Lanner names them the
+    # same way (CamelCase) for rules that must say "inside a container" or "in this namespace".
+    "ContainerId": "column:container_id",
+    "ContainerImage": "column:image",
+    "PodName": "column:pod",
+    "Namespace": "column:namespace",
+    "Hostname": "column:host",
     # Not typed columns: read from the sensor's record (Tetragon process_exec layout).
     "CurrentDirectory": "process_exec.process.cwd",
     "LogonId": "process_exec.process.auid",
