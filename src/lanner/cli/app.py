@@ -120,9 +120,7 @@ def ingest(
 
 
 def summary_dict(summary: Any) -> dict[str, Any]:
-    from dataclasses import asdict, is_dataclass
-
-    data = asdict(summary) if is_dataclass(summary) else dict(summary)
+    data: dict[str, Any] = summary.to_dict()
     return {k: (dict(v) if isinstance(v, Counter) else v) for k, v in data.items()}
 
 

@@ -84,7 +84,7 @@ EVENT_COLUMNS = tuple(EVENT_SCHEMA.names)
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("file", pa.string()),
-        ("position", pa.int64()),  # 1-based line for JSON lines, record index otherwise, 0 = whole file
+        ("position", pa.int64()),  # 1-based line (JSON lines) or record index; 0 = whole file; -1 = unknown
         ("source", pa.string()),  # detected log type when known
         ("reason", pa.string()),
         ("raw", pa.string()),  # the offending text (decoded with replacement if not UTF-8)
