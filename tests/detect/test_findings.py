@@ -708,3 +708,11 @@ def test_failed_assumed_role_call_mentions_the_original_identity() -> None:
     f = to_finding(single(rule(), event))
     assert f["actor"]["session"] == {"issuer": "arn:aws:iam::111122223333:role/ci-deploy"}
     assert f["actor"]["user"]["type_id"] == 99 and f["actor"]["user"]["type"] == "AssumedRole"
+
+
+def test_template_reads_fields_of_the_original_record(stop_logging: Match) -> None:
+    meta = rule(extra={"lanner": {"summary": "{actor_name} stopped {raw[requestParameters.name]}; {raw[nope.deeper]}"}})
+    assert template_problems(meta.extra["lanner"]["summary"]) == []
+    text = explain(replace(stop_logging, rule=meta))
+    assert text.endswith("stopped arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail; unknown deeper")
+    assert template_problems("{raw}") and template_problems("{actor_name[x]}")

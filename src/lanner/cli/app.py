@@ -36,7 +36,8 @@ app = typer.Typer(
 rules_app = typer.Typer(help="Rule content tooling.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
-out = Console()
+# Piped output (CI logs, `| less`) gets a readable fixed width instead of rich's 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 OutputOpt = Annotated[
@@ -240,7 +241,7 @@ def demo(
         Path | None, typer.Option(help="Where to write the scenario logs and the lake (default: a temp dir).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Scenario seed; the same seed gives the same day.")] = 7,
-    output: OutputOpt = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="table | json | jsonl | ocsf")] = "table",
 ) -> None:
     """Generate a realistic multi-cloud day with an attack woven in, ingest it, detect, and explain."""
     from lanner.cli.demo import run_demo

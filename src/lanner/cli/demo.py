@@ -13,21 +13,25 @@ from rich.console import Console
 from rich.table import Table
 
 from lanner.cli import render
+from lanner.errors import LannerError
 
 
 def stage_coverage(scenario: Any, findings: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
-    """For each attack stage of the ground truth, the rules whose findings cite its events."""
+    """For each attack stage of the ground truth, the rules whose findings cite its events.
+
+    Scored on the evidence records' native keys (`event_key`), not the lake uid, because
+    Tetragon has no event id and the normalizer derives one of its own.
+    """
+    from lanner.demo.scenario import event_key
+
+    cited = [
+        (f["finding_info"]["title"], {event_key(e["data"]) for e in f.get("evidences", []) if "data" in e})
+        for f in findings
+    ]
     rows = []
     for stage in scenario.stages:
         uids = set(stage.uids)
-        rules = sorted(
-            {
-                f["finding_info"]["title"]
-                for f in findings
-                if uids & {e["uid"] for e in f["finding_info"].get("related_events", [])}
-            }
-        )
-        rows.append((stage.name, stage.tactic, rules))
+        rows.append((stage.name, stage.tactic, sorted({title for title, keys in cited if uids & keys})))
     return rows
 
 
@@ -78,11 +82,16 @@ def run_demo(*, workdir: Path | None, seed: int, fmt: str, out: Console, err: Co
         cov.add_column("stage")
         cov.add_column("tactic")
         cov.add_column("detected by")
-        for name, tactic, rules in stage_coverage(scenario, findings):
+        coverage = stage_coverage(scenario, findings)
+        for name, tactic, rules in coverage:
             cov.add_row(name, tactic, "\n".join(rules) if rules else "[bold red]MISSED[/]")
         out.print(cov)
         if not cleanup:
             out.print(f"Logs in {logs}; lake in {lake} (try: lanner detect --lake {lake} -o jsonl)")
+        missed = [name for name, _, rules in coverage if not rules]
+        if missed:
+            # The demo doubles as a self-check of the whole pipeline (CI runs it).
+            raise LannerError(f"demo self-check failed: no finding for attack stage(s) {', '.join(missed)}")
     finally:
         if cleanup:
             shutil.rmtree(root, ignore_errors=True)

@@ -2,8 +2,9 @@
 
 A rule may carry its own sentence under the custom key `lanner: {summary: "..."}`: a template
 whose `{placeholders}` are event columns of the first triggering event (`actor_name`,
-`src_ip`, `resources`, ...), plus `count`, `group` (all group-by values) or `group[key]`, and
-`title`. Otherwise the line is composed from the rule title and what the event says: who, did
+`src_ip`, `resources`, ...), plus `count`, `group` (all group-by values) or `group[key]`,
+`raw[dotted.path]` (a field of the original record, e.g. `raw[requestParameters.userName]`,
+for what the typed columns do not carry), and `title`. Otherwise the line is composed from the rule title and what the event says: who, did
 what, to what, from where, in which cloud and account (or process, container and host for
 runtime events). Missing values never print "None"; values from logs are made single-line,
 because an attacker controls many of them.
@@ -16,6 +17,8 @@ import string
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from lanner.detect.model import Match
 from lanner.model.event import EVENT_COLUMNS
@@ -85,8 +88,10 @@ def template_problems(template: str) -> list[str]:
             problems.append(
                 f"unknown placeholder {{{m['name']}}}; use an event column, count, group or title"
             )
-        elif m["key"] is not None and m["name"] != "group":
-            problems.append(f"only group[...] takes a key, not {{{field}}}")
+        elif m["key"] is not None and m["name"] not in ("group", "raw"):
+            problems.append(f"only group[...] and raw[...] take a key, not {{{field}}}")
+        elif m["name"] == "raw" and m["key"] is None:
+            problems.append("{raw} needs a field path, e.g. {raw[requestParameters.userName]}")
         if conversion is not None:
             problems.append(f"conversion !{conversion} in {{{field}}} is not allowed")
     return problems
@@ -111,10 +116,27 @@ def render_summary(template: str, match: Match) -> str:
             value = match.rule.title
         elif name == "group":
             value = (match.group or {}).get(key) if key else match.group
+        elif name == "raw":
+            value = _raw_path(event.get("raw"), key or "")
         else:
             value = event.get(name)
-        out.append(_render(value, spec or "", _LABEL.get(key or name, (key or name).replace("_", " "))))
+        label = (key or name).rsplit(".", 1)[-1]
+        out.append(_render(value, spec or "", _LABEL.get(label, label.replace("_", " "))))
     return _one_line("".join(out))
+
+
+def _raw_path(raw: Any, path: str) -> Any:
+    """A dotted path into the original record; None when the record or the path is absent."""
+    if isinstance(raw, str | bytes):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+    for part in path.split("."):
+        if not isinstance(raw, Mapping):
+            return None
+        raw = raw.get(part)
+    return raw
 
 
 def _render(value: Any, spec: str, label: str) -> str:
