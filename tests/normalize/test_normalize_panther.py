@@ -53,3 +53,29 @@ def test_panther_events_classify_and_normalize(log_type: str) -> None:
     print(f"{log_type}: {len(texts)} events, {classified / len(texts):.0%} classified, {normalized_share:.0%} normalized")
     assert classified / len(texts) >= 0.9
     assert result.events["uid"].null_count == 0 and result.events["time"].null_count == 0
+
+
+@pytest.mark.skipif(not DATASET.exists(), reason=f"shared dataset not present: {DATASET}")
+def test_fast_route_and_general_route_agree_on_every_record() -> None:
+    # A batch of one dominant type plus every other labelled event, shuffled in: the sampled
+    # one-parse route must give exactly what the general query gives, row for row.
+    texts = []
+    for line in DATASET.read_text().splitlines():
+        log = json.loads(line)["log"]
+        texts.append(json.dumps({k: v for k, v in log.items() if not k.startswith("p_")} if isinstance(log, dict) else log))
+    cloudtrail = [t for t in texts if '"eventSource"' in t]
+    mixed = [x for pair in zip(cloudtrail * 4, texts, strict=False) for x in pair] + ["not json", "null", "[1]"]
+    records = pa.Table.from_pydict(
+        {"file": ["mixed"] * len(mixed), "position": list(range(1, len(mixed) + 1)), "raw": mixed}, schema=RECORDS_SCHEMA
+    )
+    con = duckdb.connect()
+    fast = normalize_batch(con, records, fast_min_rows=0)
+    general = normalize_batch(con, records, fast_min_rows=len(mixed) + 1)
+
+    def rows(table: pa.Table) -> list[dict]:
+        return sorted(table.to_pylist(), key=lambda r: r.get("position") or r["raw"])
+
+    assert fast.counts == general.counts and sum(fast.counts.values()) > len(cloudtrail)
+    assert rows(fast.events) == rows(general.events)
+    assert rows(fast.quarantine) == rows(general.quarantine)
+    assert fast.events.num_rows + fast.quarantine.num_rows == len(mixed)

@@ -326,3 +326,33 @@ def test_read_events_merges_framing_quarantine_and_reports_bytes(tmp_path: Path)
         (5, "not valid UTF-8 (byte 10 of the line)"),
         (6, "malformed JSON"),
     ]
+
+
+def test_a_key_with_a_null_value_counts_as_absent(con: duckdb.DuckDBPyConnection) -> None:
+    # `protoPayload: null` does not make a CloudTrail record a GCP entry, on either route.
+    text = ('{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventID":"n-%d",'
+            '"eventTime":"2024-01-01T00:00:00Z","protoPayload":null,"verb":null}')
+    for n in (1, 3000):  # 3000 rows take the sampled fast route
+        table = pa.Table.from_pydict(
+            {"file": ["t.jsonl"] * n, "position": list(range(1, n + 1)), "raw": [text % i for i in range(n)]},
+            schema=RECORDS_SCHEMA,
+        )
+        result = normalize_batch(con, table)
+        assert result.counts == {"aws.cloudtrail": n} and result.quarantine.num_rows == 0
+        assert result.events["raw"].to_pylist() == [text % i for i in range(n)]  # verbatim, in order
+
+
+def test_large_plain_and_gzip_files_take_the_fast_route_and_agree(tmp_path: Path) -> None:
+    sample = [json.dumps(r) for r in json.loads((SAMPLES / "aws.cloudtrail" / "s3_delivery.json").read_text())["Records"]]
+    body = [json.dumps({**json.loads(sample[i % len(sample)]), "eventID": f"id-{i}"}) for i in range(5000)]
+    body[10] = '{"eventID": broken'
+    body[20] = ""
+    data = ("\r\n".join(body) + "\r\n").encode()
+    plain, packed = tmp_path / "ct.jsonl", tmp_path / "ct.jsonl.gz"
+    plain.write_bytes(data)
+    packed.write_bytes(gzip.compress(data))
+    a, b = read_all(plain), read_all(packed)
+    assert a.counts == b.counts == {"aws.cloudtrail": 4998}
+    assert a.events.to_pylist() == b.events.to_pylist()
+    assert [(q["position"], q["reason"]) for q in a.quarantine.to_pylist()] == [(11, "malformed JSON")]
+    assert a.events["raw"][0].as_py() == body[0]

@@ -1,9 +1,11 @@
 """How a log format is declared: detection predicate, JSON structure, and field map as data.
 
 Every format module (aws_cloudtrail.py, gcp_audit.py, ...) builds one `FormatMap`; the
-generic interpreter in `sql.py` turns all of them into one DuckDB query. SQL expressions see:
+generic interpreter in `sql.py` turns all of them into DuckDB queries. SQL expressions see:
 
-- `k`   the record's top-level keys (VARCHAR[]), computed once per record;
+- `k`   the record's top-level keys that detection looks at, as a struct whose field is
+        non-NULL when the record has that key with a non-null value (build predicates over
+        it with `has` / `has_any` only: the interpreter finds the keys in their output);
 - `raw` the record text;
 - `r`   the record parsed once with `from_json(raw, structure)` (field maps only).
 """
@@ -63,14 +65,22 @@ def in_list(values: tuple[str, ...] | list[str]) -> str:
     return "(" + ", ".join(lit(v) for v in values) + ")"
 
 
+def key_ref(key: str) -> str:
+    """The field of `k` that says whether the record has top-level `key` (non-null)."""
+    return 'k."' + key.replace('"', '""') + '"'
+
+
 def has(*keys: str) -> str:
-    """Predicate: the record has all these top-level keys."""
-    # list_contains is several times faster than list_has_all/list_has_any on DuckDB 2.0.
-    return "(" + " AND ".join(f"list_contains(k, {lit(key)})" for key in keys) + ")"
+    """Predicate: the record has all these top-level keys, with non-null values.
+
+    A key whose value is null counts as absent: `{"protoPayload": null}` is not a GCP entry.
+    That is also what lets the fast path classify from the one parse it makes anyway.
+    """
+    return "(" + " AND ".join(f"{key_ref(key)} IS NOT NULL" for key in keys) + ")"
 
 
 def has_any(*keys: str) -> str:
-    return "(" + " OR ".join(f"list_contains(k, {lit(key)})" for key in keys) + ")"
+    return "(" + " OR ".join(f"{key_ref(key)} IS NOT NULL" for key in keys) + ")"
 
 
 def guarded(cheap: str, costly: str) -> str:

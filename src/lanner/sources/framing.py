@@ -23,6 +23,7 @@ from lanner.sources.lines import MAX_RECORD_SIZE, QUARANTINE_SAMPLE, LineFramer,
 
 RECORDS_SCHEMA = pa.schema([("file", pa.string()), ("position", pa.int64()), ("raw", pa.string())])
 _BOM = b"\xef\xbb\xbf"
+_SNIFF_BLOCK = 1024 * 1024
 _WHITESPACE = b" \t\r\n"
 
 
@@ -51,12 +52,24 @@ def frame_file(
     path = Path(path)
     name = str(path)
     stream = ByteStream(path, block_size)
+    if not stream.compressed:
+        # Plain JSON lines are framed straight from the file: sniff from a small first block.
+        stream.block_size = min(block_size, _SNIFF_BLOCK)
     blocks = iter(stream)
     head, shape = _sniff(blocks)
     batcher = _Batcher(name, batch_size, stream)
     if shape == "empty":
         if stream.error is not None:  # damaged before the first decodable byte
             batcher.add_bad(0, f"{stream.error}; no record could be read", "")
+    elif shape == "lines" and not stream.compressed:
+        framer = LineFramer(max_record_size=max_record_size)
+
+        def progress(offset: int) -> None:
+            stream.bytes_read = offset
+
+        start = len(_BOM) if _starts_with_bom(path) else 0  # _sniff dropped it from `head`
+        for piece in framer.frame_plain(path, start, block_size, progress):
+            yield from batcher.add_piece(piece)
     elif shape == "lines":
         framer = LineFramer(max_record_size=max_record_size)
         for piece in framer.frame(itertools.chain(head, blocks)):
@@ -188,15 +201,16 @@ class _Batcher:
             yield self._emit(self.count)
 
     def _emit(self, n: int) -> Framed:
-        positions = pa.chunked_array(self.positions, pa.int64()).combine_chunks() if self.positions else pa.array([], pa.int64())
-        raws = pa.chunked_array(self.raws, pa.string()).combine_chunks() if self.raws else pa.array([], pa.string())
+        # Chunked and sliced, never concatenated: the record texts are not copied here.
+        positions = pa.chunked_array(self.positions, pa.int64())
+        raws = pa.chunked_array(self.raws, pa.string())
         records = pa.Table.from_arrays(
             [pa.repeat(pa.scalar(self.name, pa.string()), n), positions.slice(0, n), raws.slice(0, n)],
             schema=RECORDS_SCHEMA,
         )
         rest = len(raws) - n
-        self.positions = [positions.slice(n)] if rest else []
-        self.raws = [raws.slice(n)] if rest else []
+        self.positions = positions.slice(n).chunks if rest else []
+        self.raws = raws.slice(n).chunks if rest else []
         self.count = rest
         quarantine = _quarantine_table(self.name, self.bad)
         self.bad = []
@@ -217,3 +231,8 @@ def _quarantine_table(name: str, bad: list[tuple[int, str, str]]) -> pa.Table:
         },
         schema=QUARANTINE_SCHEMA,
     )
+
+
+def _starts_with_bom(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(len(_BOM)) == _BOM
