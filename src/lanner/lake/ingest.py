@@ -239,11 +239,12 @@ def _test_pause() -> None:
         time.sleep(float(delay))
 
 
-def _batches(reader: Reader, f: Path, batch_size: int) -> Iterator[tuple[Path, NormalizedBatch, int]]:
+def _batches(reader: Reader, files: list[Path], batch_size: int) -> Iterator[tuple[Path, NormalizedBatch, int]]:
     try:
-        yield from reader([f], batch_size=batch_size)
+        yield from reader(files, batch_size=batch_size)
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", Location(str(f))) from None
+        where = Location(exc.filename) if getattr(exc, "filename", None) else None
+        raise InputError(f"cannot read: {exc.strerror or exc}", where) from None
 
 
 def ingest(
@@ -286,28 +287,53 @@ def ingest(
         checkpoint = Checkpoint(lake)
         writer = _Writer(lake, summary, checkpoint, flush_rows=batch_size)
         done = 0
-        try:
-            for f in files:
-                fp = fingerprint(f)
-                if fp in checkpoint:
-                    summary.files_skipped += 1
-                else:
-                    read_in_file = 0
-                    for path, norm, nbytes in _batches(read, f, batch_size):
-                        published = writer.add(path, norm.events, norm.quarantine)
-                        read_in_file = min(read_in_file + max(nbytes, 0), sizes[f])
-                        if progress:
-                            progress(done + read_in_file, total)
-                        if published:
-                            _test_pause()
-                    if writer.file_done(fp):
-                        _test_pause()
-                    summary.files += 1
+        todo: list[tuple[Path, Fingerprint]] = []
+        for f in files:
+            fp = fingerprint(f)
+            if fp in checkpoint:
+                summary.files_skipped += 1
                 done += sizes[f]
+            else:
+                todo.append((f, fp))
+        if progress and done:
+            progress(done, total)
+        # One reader over all files (not one per file): the normalizer pools small files into
+        # one query, which is what makes thousands of 5-minute CloudTrail files cheap.
+        # Files come back in order; a file is complete when the reader moves past it.
+        position = 0  # todo[:position] are complete
+        read_in_file = 0
+
+        def complete_until(stop: int) -> None:
+            nonlocal position, done, read_in_file
+            while position < stop:
+                f, fp = todo[position]
+                if writer.file_done(fp):
+                    _test_pause()
+                summary.files += 1
+                done += sizes[f]
+                position += 1
+                read_in_file = 0
                 if progress:
                     progress(done, total)
-        except InputError:
-            # An unreadable input stops the run, but what was read before it is good: keep it.
+
+        index = {f: i for i, (f, _) in enumerate(todo)}
+        try:
+            for path, norm, nbytes in _batches(read, [f for f, _ in todo], batch_size):
+                at = index.get(Path(path), position)
+                complete_until(at)
+                published = writer.add(path, norm.events, norm.quarantine)
+                read_in_file = min(read_in_file + max(nbytes, 0), sizes[todo[at][0]] if at < len(todo) else 0)
+                if progress:
+                    progress(done + read_in_file, total)
+                if published:
+                    _test_pause()
+            complete_until(len(todo))
+        except InputError as exc:
+            # An unreadable input stops the run, but what was read before it is good: keep it,
+            # and checkpoint the files before the one that failed (they were read whole).
+            failed = index.get(Path(exc.location.path)) if exc.location else None
+            if failed is not None:
+                complete_until(failed)
             writer.flush()
             raise
         writer.finish()

@@ -39,6 +39,9 @@ class Normalized:
     events: pa.Table
     quarantine: pa.Table
     counts: dict[str, int] = field(default_factory=dict)
+    # The input file of each event row (parallel to `events`), so a batch that coalesced several
+    # small files can be split back per file; None when not tracked.
+    files: pa.ChunkedArray | None = None
 
 
 def normalize_batch(
@@ -53,25 +56,26 @@ def normalize_batch(
     if records.num_rows == 0:
         return Normalized(EVENT_SCHEMA.empty_table(), QUARANTINE_SCHEMA.empty_table(), {})
     pending = records.select(["file", "position", "raw"])
-    events: list[pa.Table] = []
+    events: list[Normalized] = []
     quarantine: list[pa.Table] = []
     if pending.num_rows >= fast_min_rows:
         pending = pending.append_column("_i", _row_numbers(pending.num_rows))
         for name in _dominant_formats(con, pending):
             pending, done = _fast_pass(con, pending, name)
-            events.append(done.events)
+            events.append(done)
             quarantine.append(done.quarantine)
             if pending.num_rows == 0:
                 break
         pending = pending.drop_columns(["_i"])
     if pending.num_rows:
         done = _general(con, pending)
-        events.append(done.events)
+        events.append(done)
         quarantine.append(done.quarantine)
-    all_events = pa.concat_tables(events) if len(events) != 1 else events[0]
+    all_events = pa.concat_tables([d.events for d in events]) if len(events) != 1 else events[0].events
     all_quarantine = pa.concat_tables(quarantine) if len(quarantine) != 1 else quarantine[0]
+    files = pa.chunked_array([c for d in events for c in (d.files or pa.chunked_array([], pa.string())).chunks], pa.string())
     counts = {row["values"]: row["counts"] for row in pc.value_counts(all_events["source"]).to_pylist()}
-    return Normalized(events=all_events, quarantine=all_quarantine, counts=counts)
+    return Normalized(events=all_events, quarantine=all_quarantine, counts=counts, files=files)
 
 
 def _general(con: duckdb.DuckDBPyConnection, records: pa.Table) -> Normalized:
@@ -125,7 +129,7 @@ def split_result(result: pa.Table) -> Normalized:
         schema=QUARANTINE_SCHEMA,
     )
     counts = {row["values"]: row["counts"] for row in pc.value_counts(events["source"]).to_pylist()}
-    return Normalized(events=events, quarantine=quarantine, counts=counts)
+    return Normalized(events=events, quarantine=quarantine, counts=counts, files=_cast(events_part["file"], pa.string()))
 
 
 def _event_column(table: pa.Table, name: str) -> pa.ChunkedArray:
