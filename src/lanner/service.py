@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from lanner.detect.model import Match
 from lanner.model.event import EVENT_SCHEMA
@@ -56,10 +57,12 @@ def load_files(
     stats: InputStats | None = None,
     progress: Progress | None = None,
 ) -> InputStats:
-    """Normalize files into an in-memory DuckDB table with the event schema.
+    """Normalize files and expose them to `con` as a relation with the event schema.
 
     Detection straight from files goes through the same normalizers and the same SQL engine
-    as the lake, so a rule behaves identically on both paths.
+    as the lake, so a rule behaves identically on both paths. The normalized Arrow batches are
+    registered as they are (DuckDB scans Arrow in place), not copied into a DuckDB table:
+    the raw text is the bulk of the data and is held once.
     """
     from lanner.normalize import read_events
     from lanner.sources import iter_files
@@ -67,16 +70,15 @@ def load_files(
     stats = stats if stats is not None else InputStats()
     files = list(iter_files(paths))
     grand_total = total_bytes(files)
-    empty = EVENT_SCHEMA.empty_table()  # noqa: F841 - referenced by name in SQL below
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM empty")
+    batches: list[pa.Table] = []
     seen: set[Path] = set()
     done = 0
     for path, normalized, nbytes in read_events(files, con=con):
         if path not in seen:
             seen.add(path)
             stats.files += 1
-        batch = normalized.events  # noqa: F841 - referenced by name in SQL below
-        con.execute(f"INSERT INTO {table} SELECT * FROM batch")
+        if normalized.events.num_rows:
+            batches.append(normalized.events)
         stats.events += normalized.events.num_rows
         stats.quarantined += normalized.quarantine.num_rows
         if normalized.quarantine.num_rows:
@@ -86,6 +88,8 @@ def load_files(
         done += nbytes
         if progress:
             progress(done, grand_total)
+    events = pa.concat_tables(batches) if batches else EVENT_SCHEMA.empty_table()
+    con.register(table, events)
     return stats
 
 
