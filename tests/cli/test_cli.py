@@ -132,3 +132,18 @@ def test_errors_are_one_line_and_non_zero(args: tuple[str, ...], code: int, need
     assert needle in res.stderr
     assert "Traceback" not in res.stderr
     assert len([line for line in res.stderr.splitlines() if line.strip()]) == 1, res.stderr
+
+
+def test_validate_reports_attack_tags_unknown_to_v19(tmp_path: Path) -> None:
+    rule = tmp_path / "old_tags.yml"
+    rule.write_text(
+        "title: Old tags\nid: 5f0d3e57-8f8a-4f55-9d1e-0a4b8d6f0a13\nstatus: test\n"
+        "tags:\n  - attack.defense-evasion\n  - attack.t1562.008\n"
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  sel:\n    eventName: StopLogging\n  condition: sel\nlevel: high\n"
+    )
+    res = lanner("rules", "validate", rule)
+    assert res.returncode == 1
+    # v19 renamed Defense Evasion and revoked T1562; both are reported at their lines.
+    assert f"{rule}:5: attack.defense-evasion" in res.stderr
+    assert f"{rule}:6: attack.t1562.008" in res.stderr

@@ -38,7 +38,7 @@ app.add_typer(rules_app, name="rules")
 
 # Piped output (CI logs, `| less`) gets a readable fixed width instead of rich's 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 OutputOpt = Annotated[
     str | None,
@@ -220,19 +220,48 @@ def rules_validate(
     paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders (default: the bundled pack).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List rules skipped as unsupported.")] = False,
 ) -> None:
-    """Check that rules parse and compile; each problem is reported as path:line: what is wrong."""
+    """Check that rules parse and compile and that their ATT&CK tags exist in ATT&CK v19.
+
+    Each problem is reported as path:line: what is wrong.
+    """
+    from lanner.detect.attack import load_attack
     from lanner.detect.sigma import load_rules
     from lanner.paths import BUNDLED_RULES_DIR
 
     ruleset = load_rules(paths or [BUNDLED_RULES_DIR])
     report_rule_problems(ruleset, verbose=verbose)
-    compiled = len(ruleset.rules) + len(ruleset.correlations)
+    attack = load_attack()
+    tag_problems = 0
+    for rule in [*ruleset.rules, *ruleset.correlation_only, *ruleset.correlations]:
+        for issue in attack.tag_issues(rule.meta.tags):
+            tag_problems += 1
+            line = find_line_in_file(rule.meta.path, issue.tag)
+            where = f"{rule.meta.path}:{line}" if line else rule.meta.path
+            err.print(f"[yellow]rule error:[/] {where}: {issue.tag}: {issue.reason}", highlight=False, soft_wrap=True)
+    compiled = len(ruleset.rules) + len(ruleset.correlation_only) + len(ruleset.correlations)
     err.print(
-        f"{compiled} rules compiled, {len(ruleset.unsupported)} unsupported log sources, {len(ruleset.errors)} errors",
+        f"{compiled} rules compiled, {len(ruleset.unsupported)} unsupported log sources, "
+        f"{len(ruleset.errors)} errors, {tag_problems} unknown ATT&CK tags (ATT&CK v{attack.version})",
         highlight=False,
     )
-    if ruleset.errors:
+    if ruleset.errors or tag_problems:
         raise typer.Exit(EXIT_ERROR)
+
+
+def find_line_in_file(path: str, needle: str) -> int | None:
+    """The line of `needle` in a rule file (best effort: a location is a help, not a must)."""
+    import yaml
+
+    from lanner.detect.sigma.locate import find_line
+
+    try:
+        for node in yaml.compose_all(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader):
+            line = find_line(node, needle)
+            if line:
+                return int(line)
+    except (OSError, yaml.YAMLError):
+        return None
+    return None
 
 
 @app.command()
