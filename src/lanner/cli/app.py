@@ -232,11 +232,12 @@ def rules_validate(
     report_rule_problems(ruleset, verbose=verbose)
     attack = load_attack()
     tag_problems = 0
-    for rule in [*ruleset.rules, *ruleset.correlation_only, *ruleset.correlations]:
-        for issue in attack.tag_issues(rule.meta.tags):
+    metas = [r.meta for r in (*ruleset.rules, *ruleset.correlation_only)] + [c.meta for c in ruleset.correlations]
+    for meta in metas:
+        for issue in attack.tag_issues(meta.tags):
             tag_problems += 1
-            line = find_line_in_file(rule.meta.path, issue.tag)
-            where = f"{rule.meta.path}:{line}" if line else rule.meta.path
+            line = find_line_in_file(meta.path, issue.tag)
+            where = f"{meta.path}:{line}" if line else meta.path
             err.print(f"[yellow]rule error:[/] {where}: {issue.tag}: {issue.reason}", highlight=False, soft_wrap=True)
     compiled = len(ruleset.rules) + len(ruleset.correlation_only) + len(ruleset.correlations)
     err.print(
