@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from lanner.detect.model import Match
+from lanner.detect.sigma.loader import RuleSet
 from lanner.model.event import EVENT_SCHEMA
 from lanner.paths import BUNDLED_RULES_DIR
 
@@ -27,7 +28,7 @@ def rule_paths(rule_dirs: Iterable[str | Path] = (), *, include_bundled: bool = 
     return paths + [Path(p) for p in rule_dirs]
 
 
-def load_ruleset(rule_dirs: Iterable[str | Path] = (), *, include_bundled: bool = True):  # -> RuleSet
+def load_ruleset(rule_dirs: Iterable[str | Path] = (), *, include_bundled: bool = True) -> RuleSet:
     from lanner.detect.sigma import load_rules
 
     return load_rules(rule_paths(rule_dirs, include_bundled=include_bundled))
@@ -98,7 +99,7 @@ def detect_paths(
     *,
     rule_dirs: Iterable[str | Path] = (),
     include_bundled: bool = True,
-    ruleset=None,
+    ruleset: RuleSet | None = None,
     stats: InputStats | None = None,
     progress: Progress | None = None,
 ) -> Iterator[Match]:
@@ -116,7 +117,7 @@ def detect_lake(
     *,
     rule_dirs: Iterable[str | Path] = (),
     include_bundled: bool = True,
-    ruleset=None,
+    ruleset: RuleSet | None = None,
 ) -> Iterator[Match]:
     """Detect over an ingested lake (the `events` view)."""
     from lanner.detect.engine import detect

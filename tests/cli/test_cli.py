@@ -112,7 +112,7 @@ def test_rules_list_and_validate_the_bundled_pack() -> None:
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     assert any(r["name"] == "aws_cloudtrail_logging_stopped" for r in rows)
-    assert {r["kind"] for r in rows} == {"rule", "correlation"}
+    assert {r["kind"] for r in rows} == {"rule", "correlation", "correlation base"}
     assert lanner("rules", "validate").returncode == 0
 
 

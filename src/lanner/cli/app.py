@@ -21,6 +21,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from lanner.cli import render
+from lanner.detect.model import CompiledRule, RuleMeta
 from lanner.errors import LannerError
 
 EXIT_ERROR = 1
@@ -189,20 +190,24 @@ def rules_list(
     fmt = check_output(output)
     ruleset = service.load_ruleset(rules or [], include_bundled=not no_bundled)
     report_rule_problems(ruleset, verbose=False)
-    rows = [
+    entries: list[tuple[str, RuleMeta, tuple[CompiledRule, ...]]] = [
+        *(("rule", r.meta, (r,)) for r in ruleset.rules),
+        *(("correlation base", r.meta, (r,)) for r in ruleset.correlation_only),
+        *(("correlation", c.meta, c.rules) for c in ruleset.correlations),
+    ]
+    rows: list[dict[str, Any]] = [
         {
-            "id": r.meta.id,
-            "name": r.meta.name,
-            "title": r.meta.title,
-            "level": r.meta.level,
-            "status": r.meta.status,
+            "id": meta.id,
+            "name": meta.name,
+            "title": meta.title,
+            "level": meta.level,
+            "status": meta.status,
             "kind": kind,
-            "sources": list(getattr(r, "sources", ()) or sorted({s for b in r.rules for s in b.sources})),
-            "tags": list(r.meta.tags),
-            "path": r.meta.path,
+            "sources": sorted({s for b in bases for s in b.sources}),
+            "tags": list(meta.tags),
+            "path": meta.path,
         }
-        for kind, group in (("rule", ruleset.rules), ("correlation", ruleset.correlations))
-        for r in group
+        for kind, meta, bases in entries
     ]
     if fmt == "table":
         table = Table(title=f"{len(rows)} rules")
