@@ -302,7 +302,9 @@ def _random_cases() -> list[tuple[str, list[int], str, int]]:
     return cases
 
 
-def _random_sigma(ctype: str, rules: list[int], op: str, n: int) -> tuple[str, dict[str, Any]]:
+def _random_sigma(
+    ctype: str, rules: list[int], op: str, n: int, via_raw: bool = False
+) -> tuple[str, dict[str, Any]]:
     docs, base = [], {}
     for r in rules:
         docs.append(
@@ -310,7 +312,14 @@ def _random_sigma(ctype: str, rules: list[int], op: str, n: int) -> tuple[str, d
             f"detection: {{sel: {{eventName: x}}, condition: sel}}\n"
         )
         ops = ", ".join(f"'{o}'" for o in sorted(RULE_OPS[r]))
-        base[f"r{r}"] = f"operation IN ({ops})"
+        # via_raw: the rule reads the record like a rule on a field without a column does, with
+        # extra JSON conditions that always hold, so the oracle's expectations do not change.
+        base[f"r{r}"] = (
+            f"(raw ->> '$.eventName') IN ({ops}) AND (raw ->> '$.userIdentity.invokedBy') IS NULL "
+            f"AND json_extract_string(raw, '$.eventName') IS NOT NULL AND source = 'aws.cloudtrail'"
+            if via_raw
+            else f"operation IN ({ops})"
+        )
     cond = f"{{{op}: {n}, field: userIdentity.arn}}" if ctype == "value_count" else f"{{{op}: {n}}}"
     corr = (
         f"title: c\ncorrelation:\n  type: {ctype}\n  rules: [{', '.join(f'r{r}' for r in rules)}]\n"
@@ -323,8 +332,24 @@ def _random_sigma(ctype: str, rules: list[int], op: str, n: int) -> tuple[str, d
     return "---\n".join([*docs, corr]), base
 
 
+def raw_field_sql(sources: tuple[str, ...], name: str) -> str:
+    """Every Sigma field read from the record (as for a log type without typed columns)."""
+    return f"(raw ->> '$.{name}')"
+
+
+def _raw_record(e: Ev) -> str:
+    record: dict[str, Any] = {"eventName": e.op}
+    if e.ip is not None:
+        record["sourceIPAddress"] = e.ip
+    if e.actor is not None:
+        record["userIdentity"] = {"arn": e.actor}
+    return json.dumps(record)
+
+
+@pytest.mark.parametrize("via_raw", [False, True], ids=["columns", "raw"])
 @pytest.mark.parametrize("seed", range(10))
-def test_matches_bruteforce_oracle(seed: int) -> None:
+def test_matches_bruteforce_oracle(seed: int, via_raw: bool) -> None:
+    """`raw`: rules, group-by and value fields read the JSON record (the shared-parse path)."""
     rng = random.Random(seed)
     events = _random_events(rng, 70)
     con = duckdb.connect()
@@ -338,12 +363,14 @@ def test_matches_bruteforce_oracle(seed: int) -> None:
                 "operation": e.op,
                 "src_ip": e.ip,
                 "actor_id": e.actor,
+                "raw": _raw_record(e),
             }
             for e in events
         ],
     )
+    fields = raw_field_sql if via_raw else field_sql
     for ctype, rules, op, n in _random_cases():
-        sigma_yaml, base = _random_sigma(ctype, rules, op, n)
+        sigma_yaml, base = _random_sigma(ctype, rules, op, n, via_raw)
         got = [
             (
                 r["group_key"],
@@ -352,7 +379,7 @@ def test_matches_bruteforce_oracle(seed: int) -> None:
                 r["event_count"],
                 r["event_uids"],
             )
-            for r in run(con, compile_yaml(sigma_yaml, base))
+            for r in run(con, compile_yaml(sigma_yaml, base, fields=fields))
         ]
         want = _oracle(events, ctype, rules, op, n)
         assert sorted(got) == sorted(want), (ctype, rules, op, n)
@@ -525,6 +552,65 @@ def test_base_rule_count_must_match() -> None:
             [CompiledRule(RuleMeta(id="a", title="a", path="p"), ("aws.cloudtrail",), "TRUE")],
             field_sql,
         )
+
+
+def test_record_is_parsed_once_per_row() -> None:
+    """Every constant JSON path the rules, group-by and value read comes from ONE extraction per
+    scan: on a lake, parsing `raw` once per path per row was what made correlations slow."""
+    sigma_yaml, base = _random_sigma("value_count", [0, 2], "gte", 2, via_raw=True)
+    sql = compile_yaml(sigma_yaml, base, fields=raw_field_sql).sql
+    assert sql.count("json_extract_string(raw, [") == 1
+    assert "raw ->>" not in sql and "json_extract_string(raw, '" not in sql
+    con = duckdb.connect()
+    rows: list[dict[str, Any]] = [
+        {
+            "uid": f"e{i}",
+            "time": at(i),
+            "source": "aws.cloudtrail",
+            "raw": json.dumps(
+                {"eventName": op, "sourceIPAddress": "1.1.1.1", "userIdentity": {"arn": actor}}
+            ),
+        }
+        for i, (op, actor) in enumerate([("A", "u1"), ("C", "u2"), ("B", "u3"), ("A", None)])
+    ]
+    events_table(con, rows)
+    [hit] = run(con, compile_yaml(sigma_yaml, base, fields=raw_field_sql))
+    assert hit["event_uids"] == ["e0", "e1"]  # e2 matches neither rule; e3 has no value
+    assert json.loads(hit["group_key"]) == {"sourceIPAddress": "1.1.1.1"}
+
+
+@pytest.mark.parametrize(
+    ("condition", "fires"),
+    [
+        ("{gte: 3}", True),
+        ("{gte: 4}", False),
+        ("{gt: 2}", True),
+        ("{gt: 3}", False),
+        ("{eq: 3}", True),
+        ("{eq: 4}", False),
+        ("{lte: 1}", False),
+        ("{lt: 4}", True),
+    ],
+)
+def test_groups_pruned_only_when_they_cannot_fire(condition: str, fires: bool) -> None:
+    """Groups whose whole population misses a gte/gt/eq threshold are dropped before the windows;
+    at the boundary (total == N) they must still fire, and lte/lt keep every group."""
+    con = duckdb.connect()
+    rows = [
+        {"uid": f"a{i}", "time": at(i), "source": "aws.cloudtrail", "operation": "x", "src_ip": "1.1.1.1"}
+        for i in range(3)
+    ]
+    rows.append({"uid": "b0", "time": at(0), "source": "aws.cloudtrail", "operation": "x", "src_ip": None})
+    events_table(con, rows)
+    compiled = compile_yaml(
+        _burst_yaml(condition, "  group-by: [sourceIPAddress]\n"), {"base": "operation = 'x'"}
+    )
+    groups = {json.loads(h["group_key"])["sourceIPAddress"]: h["event_count"] for h in run(con, compiled)}
+    assert ("1.1.1.1" in groups) == fires
+    if fires:
+        assert groups["1.1.1.1"] == 3
+    # The lone NULL-ip event: a group of its own, kept by lte/lt (sparse), dropped by the others.
+    assert (None in groups) == (condition in ("{lte: 1}", "{lt: 4}"))
 
 
 # --- portability and scale ------------------------------------------------------------------------------

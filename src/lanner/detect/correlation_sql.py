@@ -5,22 +5,41 @@ this module only turns the resulting `Plan` into SQL. The query reads the placeh
 `{relation}` and returns one row per firing episode with the columns listed in
 `lanner.detect.correlation.RESULT_COLUMNS`.
 
+Cost model (measured on 1 M CloudTrail events in the Parquet lake, see bench/correlation_profile.py):
+almost all the time goes into finding the referenced rules' events, not into the windows. A rule
+such as "errorCode is AccessDenied and userIdentity.invokedBy is absent" has no cheap column to
+prefilter on, and written naively it parses every record's `raw` JSON once per `raw ->> path`
+(ten times per row for that rule). So the matched-events CTE is built like the engine's grouped
+scan: one scan per distinct source set for all referenced rules; each rule's raw-free conjuncts
+(typed columns, the operation prefilter) go first, and every constant JSON path read by any
+rule's `where`, group-by or value expression is extracted in ONE `json_extract_string(raw,
+[paths])` per row; the raw-reading rest runs only where the cheap part holds. Group-by and value
+expressions are evaluated only on matching rows. Before the sliding windows, groups whose whole
+population cannot reach the threshold (`gte`/`gt`/`eq`) are dropped with a GROUP BY.
+
 Portability: the SQL sticks to window functions, `INTERVAL 'n' SECOND` frames, `FILTER`,
-`to_json(struct_pack(...))` and `array_agg` so that `sqlglot.transpile(..., write="spark")`
-renders it for Spark. The one construct Spark cannot run as rendered is `count(DISTINCT …)
-OVER (…)` used by value_count (exact distinct counts in a sliding window); a Spark renderer must
-turn it into `size(collect_set(…) OVER (…))`.
+`to_json(struct_pack(...))`, `array_agg`, `unnest(list_filter(...))` and `list[k]` so that
+`sqlglot.transpile(..., write="spark")` renders it for Spark. Two constructs need a Spark
+renderer's attention: `count(DISTINCT …) OVER (…)` used by value_count (exact distinct counts in a
+sliding window; Spark: `size(collect_set(…) OVER (…))`), and the list form of
+`json_extract_string(raw, [paths])` (Spark: one `get_json_object` per path, or `from_json`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
 MAX_EVENT_UIDS = 1000  # uids listed per hit; `event_count` still counts every event
 
 # Built with a sentinel, then every other brace is escaped for `str.format(relation=...)`:
 # rule SQL may legitimately contain braces (regex quantifiers, JSON literals).
 _RELATION_SENTINEL = "\x00RELATION\x00"
+
+_JSON = "__j"  # per-row list of the JSON paths the referenced rules read (one parse of `raw`)
 
 
 @dataclass(frozen=True)
@@ -50,7 +69,7 @@ class Plan:
 
 def render(plan: Plan) -> str:
     """The complete query, with `{relation}` as the only format placeholder."""
-    ctes = [("m", _matched(plan))]
+    ctes = _matched(plan)
     if plan.type == "temporal_ordered":
         ctes += _ordered_chain(plan)
     else:
@@ -91,39 +110,212 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _branch_select(plan: Plan, b: Branch, with_rule: bool) -> str:
-    cols = ["uid", "time"]
-    if with_rule:
-        cols.append(f"{b.index} AS _r")
-    # VARCHAR group values: aliased fields of different rules (and types) must land in one column.
-    cols += [f"CAST(({expr}) AS VARCHAR) AS _g{i}" for i, expr in enumerate(b.group_exprs)]
-    conds = ["time IS NOT NULL"]
-    if b.sources:
-        conds.append(f"source IN ({', '.join(_quote_str(s) for s in b.sources)})")
+# --- matched events: one scan per source set, one JSON parse per row ------------------------------
+
+
+def _json_path(node: exp.Expr) -> str | None:
+    """The constant path of a scalar JSON read of `raw` (`raw ->> p`, `json_extract_string`)."""
+    if not isinstance(node, exp.JSONExtractScalar):
+        return None
+    this = node.this
+    if not (isinstance(this, exp.Column) and this.name == "raw" and not this.table):
+        return None
+    path = node.expression
+    if isinstance(path, exp.JSONPath):
+        text = path.sql(dialect="duckdb")
+        text = text[1:-1].replace("''", "'") if text.startswith("'") and text.endswith("'") else text
+    elif isinstance(path, exp.Literal) and path.is_string:
+        text = path.name
     else:
-        conds.append("FALSE")  # a rule bound to no source can match no event
+        return None
+    # Wildcards return lists, which the list form of json_extract_string cannot hold per path.
+    return None if "*" in text else text
+
+
+def _reads_raw(e: exp.Expr) -> bool:
+    return any(c.name == "raw" and not c.table for c in e.find_all(exp.Column))
+
+
+def _conjuncts(e: exp.Expr) -> list[exp.Expr]:
+    while isinstance(e, exp.Paren):
+        e = e.this
+    if isinstance(e, exp.And):
+        return _conjuncts(e.this) + _conjuncts(e.expression)
+    return [e]
+
+
+class _Paths:
+    """JSON paths read by a scan's rules, numbered for `__j[k]` (1-based, as DuckDB lists are)."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def rewrite(self, e: exp.Expr) -> exp.Expr:
+        def swap(node: exp.Expr) -> exp.Expr:
+            path = _json_path(node)
+            if path is None:
+                return node
+            k = self.index.setdefault(path, len(self.index) + 1)
+            # offset=1: k is DuckDB's 1-based position (sqlglot shifts it for 0-based dialects).
+            return exp.Bracket(this=exp.column(_JSON), expressions=[exp.Literal.number(k)], offset=1)
+
+        return e.transform(swap)
+
+
+def _parse(sql: str) -> exp.Expr | None:
+    try:
+        return sqlglot.parse_one(sql, read="duckdb")
+    except SqlglotError:
+        return None  # left verbatim: correct, just without the shared JSON parse
+
+
+def _expr_sql(sql: str, paths: _Paths) -> str:
+    """A group/value expression with its JSON reads routed to `__j` (verbatim if none)."""
+    tree = _parse(sql)
+    if tree is None or not any(_json_path(n) is not None for n in tree.walk()):
+        return sql
+    return paths.rewrite(tree).sql(dialect="duckdb")
+
+
+def _split_where(b: Branch, paths: _Paths) -> tuple[str | None, str | None]:
+    """(raw-free necessary part, raw-reading rest over `__j`) of a branch's `where`; None = TRUE."""
+    pre: list[str] = []
     if b.operations:
         # Implied by `where`; stated so the scan can prune on the cheap column first.
-        conds.append(f"lower(operation) IN ({', '.join(_quote_str(o) for o in b.operations)})")
-    if b.value_expr is not None:
-        cols.append(f"CAST(({b.value_expr}) AS VARCHAR) AS _v")
-    conds.append(f"({b.where})")
-    select = f"  SELECT {', '.join(cols)}\n  FROM {_RELATION_SENTINEL}\n  WHERE " + "\n    AND ".join(conds)
-    if b.value_expr is not None:
+        pre.append(f"lower(operation) IN ({', '.join(_quote_str(o) for o in b.operations)})")
+    tree = _parse(b.where)
+    if tree is None or not any(_json_path(n) is not None for n in tree.walk()):
+        # Nothing to share: the rule's SQL goes in verbatim (no sqlglot round trip to trust).
+        if tree is not None and not _reads_raw(tree):
+            return _and([*pre, f"({b.where})"]), None
+        return _and(pre), f"({b.where})"
+    rest: list[str] = []
+    for c in _conjuncts(tree):
+        if _reads_raw(c):
+            rest.append(f"({paths.rewrite(c).sql(dialect='duckdb')})")
+        else:
+            pre.append(f"({c.sql(dialect='duckdb')})")
+    return _and(pre), _and(rest)
+
+
+def _and(parts: list[str]) -> str | None:
+    return " AND ".join(parts) if parts else None
+
+
+def _per_rule(values: list[tuple[int, str]]) -> str:
+    """One expression if every rule reads the field alike, else a CASE on the rule index."""
+    distinct = {v for _, v in values}
+    if len(distinct) == 1:
+        return values[0][1]
+    return "CASE _r " + " ".join(f"WHEN {i} THEN {v}" for i, v in values) + " END"
+
+
+def _scan(plan: Plan, branches: list[Branch], with_value: bool) -> str:
+    """Rows (uid, time, _r, _g*, [_v]) of one scan over the branches' (shared) sources: one row
+    per (event, referenced rule it matches)."""
+    sources = branches[0].sources
+    paths = _Paths()
+    splits = [_split_where(b, paths) for b in branches]
+    groups = [[_expr_sql(e, paths) for e in b.group_exprs] for b in branches]
+    values = [_expr_sql(b.value_expr, paths) if b.value_expr is not None else None for b in branches]
+
+    conds = ["time IS NOT NULL", f"source IN ({', '.join(_quote_str(s) for s in sources)})"]
+    if all(pre is not None for pre, _ in splits):
+        conds.append("(" + " OR ".join(f"({pre})" for pre, _ in splits) + ")")
+
+    hits = []
+    for b, (pre, rest), value in zip(branches, splits, values, strict=True):
         # Events without a value cannot add a distinct value; they take no part in value_count.
-        select = f"  SELECT * FROM (\n{select}\n  ) WHERE _v IS NOT NULL"
-    return select
+        full_rest = [p for p in (rest, f"({value}) IS NOT NULL" if value is not None else None) if p]
+        # Nested CASE: the raw-reading part is evaluated only on rows the cheap part admitted.
+        hit = f"CASE WHEN {' AND '.join(full_rest)} THEN {b.index} END" if full_rest else str(b.index)
+        if pre is not None:
+            hit = f"CASE WHEN {pre} THEN {hit} END"
+        hits.append(hit)
+
+    json_col = ""
+    if paths.index:
+        json_col = f", json_extract_string(raw, [{', '.join(_quote_str(p) for p in paths.index)}]) AS {_JSON}"
+    cols = ["uid", "time", "_r"]
+    # VARCHAR group values: aliased fields of different rules (and types) must land in one column.
+    for i in range(len(plan.group_names)):
+        expr = _per_rule([(b.index, groups[k][i]) for k, b in enumerate(branches)])
+        cols.append(f"CAST(({expr}) AS VARCHAR) AS _g{i}")
+    if with_value:
+        expr = _per_rule([(b.index, v) for b, v in zip(branches, values, strict=True) if v is not None])
+        cols.append(f"CAST(({expr}) AS VARCHAR) AS _v")
+    # UNNEST of the hit list emits one row per (row, rule hit) and none for rows without hits, so
+    # no filter on the hits is needed (DuckDB would push such a filter below the projection and
+    # compute the hits twice). Group and value expressions run after it: on matches only.
+    return (
+        f"  SELECT {', '.join(cols)} FROM (\n"
+        f"    SELECT *, unnest(list_filter([{', '.join(hits)}], lambda _h: _h IS NOT NULL)) AS _r FROM (\n"
+        f"      SELECT *{json_col}\n      FROM {_RELATION_SENTINEL}\n      WHERE {' AND '.join(conds)}\n"
+        "    )\n  )"
+    )
 
 
-def _matched(plan: Plan) -> str:
-    """All events of the referenced rules: one row per (event, rule) for temporal types.
+def _matched(plan: Plan) -> list[tuple[str, str]]:
+    """All events of the referenced rules (`m`), minus groups that can never fire.
 
-    For counting types the rule index is dropped and UNION (distinct) makes an event that several
-    referenced rules match count once per group.
+    Temporal types keep one row per (event, rule); for counting types the rule index is dropped
+    and DISTINCT makes an event that several referenced rules match count once per group.
     """
     with_rule = plan.type in ("temporal", "temporal_ordered")
-    joiner = "\n  UNION ALL\n" if with_rule else "\n  UNION\n"
-    return joiner.join(_branch_select(plan, b, with_rule) for b in plan.branches)
+    with_value = plan.type == "value_count"
+    by_sources: dict[tuple[str, ...], list[Branch]] = {}
+    for b in plan.branches:
+        by_sources.setdefault(b.sources, []).append(b)
+    scans = []
+    for sources, branches in by_sources.items():
+        if sources:
+            scans.append(_scan(plan, branches, with_value))
+    if not scans:  # rules bound to no source can match no event
+        cols = ["CAST(NULL AS VARCHAR) AS uid", "CAST(NULL AS TIMESTAMPTZ) AS time", "0 AS _r"]
+        cols += [f"CAST(NULL AS VARCHAR) AS {g}" for g in _g(plan)]
+        if with_value:
+            cols.append("CAST(NULL AS VARCHAR) AS _v")
+        scans.append(f"  SELECT {', '.join(cols)} WHERE FALSE")
+    union = "\n  UNION ALL\n".join(scans)
+    keep = ["uid", "time", *(["_r"] if with_rule else []), *_g(plan), *(["_v"] if with_value else [])]
+    select = "SELECT " if with_rule else "SELECT DISTINCT "
+    all_rows = f"  {select}{', '.join(keep)} FROM (\n{union}\n  )"
+    total = _group_total(plan)
+    if total is None:
+        return [("m", all_rows)]
+    return [("ma", all_rows), *_prune(plan, total)]
+
+
+def _group_total(plan: Plan) -> str | None:
+    """HAVING condition a group needs over ALL its events to possibly fire, or None (no pruning).
+
+    The measure of any window is at most the same measure over the whole group, so for gte/gt/eq
+    a group whose total falls short has no qualifying event. lte/lt/neq can fire on sparse groups.
+    """
+    if plan.type == "temporal_ordered":
+        return f"count(DISTINCT _r) >= {len(plan.branches)}"  # a chain needs every rule
+    if plan.expression is not None or plan.op not in (">=", ">", "=") or plan.count is None:
+        return None
+    measure = {"event_count": "count(*)", "value_count": "count(DISTINCT _v)"}.get(
+        plan.type, "count(DISTINCT _r)"
+    )
+    op = ">=" if plan.op == "=" else plan.op
+    return f"{measure} {op} {plan.count}"
+
+
+def _prune(plan: Plan, having: str) -> list[tuple[str, str]]:
+    gs = _g(plan)
+    if not gs:
+        return [
+            ("big", f"  SELECT 1 AS _ok FROM ma HAVING {having}"),
+            ("m", "  SELECT ma.* FROM ma CROSS JOIN big"),
+        ]
+    # IS NOT DISTINCT FROM: a NULL group value is a group of its own and must survive the join.
+    on = " AND ".join(f"ma.{g} IS NOT DISTINCT FROM big.{g}" for g in gs)
+    return [
+        ("big", f"  SELECT {', '.join(gs)} FROM ma GROUP BY {', '.join(gs)} HAVING {having}"),
+        ("m", f"  SELECT ma.* FROM ma JOIN big ON {on}"),
+    ]
 
 
 def _window_measure(plan: Plan) -> list[tuple[str, str]]:
