@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
 
 from lanner import __version__
 from lanner.detect.explain import explain, template_problems
-from lanner.detect.findings import finding_to_json, finding_uid, to_finding
+from lanner.detect.findings import finding_json, finding_to_json, finding_uid, to_finding
 from lanner.detect.model import Match, RuleMeta
 from lanner.errors import RuleError
 from lanner.model.event import EVENT_COLUMNS
+from lanner.paths import REPO_DIR, SHARED_DATASETS_DIR
 
 T0 = datetime(2026, 8, 3, 14, 2, 11, 250000, tzinfo=UTC)
 T0_MS = 1785765731250  # date -u -d 2026-08-03T14:02:11Z +%s, then .250
@@ -711,8 +718,279 @@ def test_failed_assumed_role_call_mentions_the_original_identity() -> None:
 
 
 def test_template_reads_fields_of_the_original_record(stop_logging: Match) -> None:
-    meta = rule(extra={"lanner": {"summary": "{actor_name} stopped {raw[requestParameters.name]}; {raw[nope.deeper]}"}})
+    meta = rule(
+        extra={
+            "lanner": {"summary": "{actor_name} stopped {raw[requestParameters.name]}; {raw[nope.deeper]}"}
+        }
+    )
     assert template_problems(meta.extra["lanner"]["summary"]) == []
     text = explain(replace(stop_logging, rule=meta))
     assert text.endswith("stopped arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail; unknown deeper")
     assert template_problems("{raw}") and template_problems("{actor_name[x]}")
+
+
+# --- golden findings: the exact output bytes, pinned -----------------------------------------------
+#
+# Generated from the builder before it was optimized; any change to the output format shows up as a
+# diff here. After an intended format change, regenerate with
+#   LANNER_UPDATE_GOLDEN=1 .venv/bin/pytest tests/detect/test_findings.py -k golden
+# and review the diff of tests/detect/golden/.
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+ZONE_UTC = ZoneInfo("Etc/UTC")  # what DuckDB hands back for TIMESTAMPTZ columns
+
+ASSUMED_ROLE_RAW = (
+    '{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROATRQKSO0TG36K9MFPY:'
+    '5dda1ac631efa2f88cda91ab5c0e6657","arn":"arn:aws:sts::260046639365:assumed-role/orders-ecs-task-role/'
+    '5dda1ac631efa2f88cda91ab5c0e6657","accountId":"260046639365","accessKeyId":"ASIAPKBKHG1Z48UUVOC1",'
+    '"sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROATRQKSO0TG36K9MFPY","arn":'
+    '"arn:aws:iam::260046639365:role/orders-ecs-task-role","accountId":"260046639365","userName":'
+    '"orders-ecs-task-role"},"webIdFederationData":{},"attributes":{"creationDate":"2026-03-01T21:35:21Z",'
+    '"mfaAuthenticated":"false"}}},"eventTime":"2026-03-02T00:00:00Z","eventSource":"dynamodb.amazonaws.com",'
+    '"eventName":"PutItem","awsRegion":"us-east-1","sourceIPAddress":"3.86.218.156","userAgent":'
+    '"aws-sdk-nodejs/2.1580.0 linux/v18.19.1 exec-env/AWS_Lambda_nodejs18.x promise","errorCode":'
+    '"ProvisionedThroughputExceededException","errorMessage":"Rate exceeded","requestParameters":'
+    '{"tableName":"prod-payments","key":{"pk":"HIDDEN_DUE_TO_SECURITY_REASONS","sk":'
+    '"HIDDEN_DUE_TO_SECURITY_REASONS"},"returnValues":"NONE"},"responseElements":null,"resources":'
+    '[{"accountId":"260046639365","type":"AWS::DynamoDB::Table","ARN":'
+    '"arn:aws:dynamodb:us-east-1:260046639365:table/prod-payments"}],"requestID":'
+    '"fa4070e4-db83-4476-9d92-4e8339dd3c2a","eventID":"bbf528ed-cffd-4eda-b41c-01ef849e885b","readOnly":false,'
+    '"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"260046639365","eventCategory":'
+    '"Data","note":"caf\\u00e9 \u00e9t\u00e9 \U0001f600","big":12345678901234567890123}'
+)
+
+
+def assumed_role_misuse() -> Match:
+    """The shape of SigmaHQ's aws_sts_assumerole_misuse hits (most of a CloudTrail log)."""
+    when = datetime(2026, 3, 2, 0, 0, tzinfo=ZONE_UTC)
+    event = row(
+        ASSUMED_ROLE_RAW,
+        uid="bbf528ed-cffd-4eda-b41c-01ef849e885b",
+        time=when,
+        source="aws.cloudtrail",
+        class_uid=6003,
+        cloud="aws",
+        account="260046639365",
+        region="us-east-1",
+        actor_id="arn:aws:sts::260046639365:assumed-role/orders-ecs-task-role/5dda1ac631efa2f88cda91ab5c0e6657",
+        actor_name="5dda1ac631efa2f88cda91ab5c0e6657",
+        actor_type="AssumedRole",
+        actor_session="ASIAPKBKHG1Z48UUVOC1",
+        actor_original="arn:aws:iam::260046639365:role/orders-ecs-task-role",
+        src_ip="3.86.218.156",
+        user_agent="aws-sdk-nodejs/2.1580.0 linux/v18.19.1 exec-env/AWS_Lambda_nodejs18.x promise",
+        service="dynamodb.amazonaws.com",
+        operation="PutItem",
+        outcome="failure",
+        error="ProvisionedThroughputExceededException: Rate exceeded",
+        resources=["arn:aws:dynamodb:us-east-1:260046639365:table/prod-payments", "arn:aws:s3:::bucket-x"],
+    )
+    meta = rule(
+        id="905d389b-b853-46d0-9d3d-dea0d3a3cd49",
+        title="AWS STS AssumeRole Misuse",
+        name=None,
+        description="Identifies the suspicious use of AssumeRole.\nAttackers could move laterally.",
+        level="low",
+        status="test",
+        tags=(
+            "attack.lateral-movement",
+            "attack.privilege-escalation",
+            "attack.t1548",
+            "attack.t1550",
+            "attack.t1550.001",
+        ),
+    )
+    return Match(rule=meta, events=(event,), event_count=1, first_time=when, last_time=when)
+
+
+def odd_inputs() -> Match:
+    """What the builder must survive: no uid, non-JSON and non-object raws, mixed time types,
+    a template with format specs and raw paths, unresolved tags, group values that are not strings."""
+    no_uid = row(
+        "Aug  3 14:02:11 node-a sshd[811]: Accepted publickey for root\x1b[0m",
+        time=datetime(2026, 8, 3, 14, 2, 11, 999999),  # naive = UTC
+        source="runtime.process",
+        cloud="host",
+        host="node-a",
+        exe="/usr/sbin/sshd",
+        pid="811",
+        user="root",
+        file_path="/root/.ssh/authorized_keys",
+        dst_ip="10.0.0.9",
+        dst_port=22,
+        resources=[""],
+    )
+    scalar_raw = row("[1, 2, 3]", uid=7, time="2026-08-03T14:03:00.5Z", source="gcp.audit", cloud="GCP",
+                     account="proj-1", actor_name="bob@example.com", actor_type="serviceAccount",
+                     operation="storage.objects.get", src_ip="192.0.2.1")  # fmt: skip
+    number_time = row('{"a": NaN}', uid="u-3", time=1785765800123, source="gcp.audit", cloud="gcp",
+                      account="proj-1", actor_name="bob@example.com", error={"code": 7}, operation="x")  # fmt: skip
+    meta = rule(
+        id="e0e0e0e0-1111-4222-8333-444444444444",
+        title="Odd\ninputs",
+        status="unsupported",
+        tags=("attack.stealth", "attack.t1562", "attack.g0016", "cve.2024-1234", "attack.defense-evasion"),
+        extra={
+            "lanner": {
+                "summary": "{count:,} odd events, {group[user]} {group} {raw[a.b]} {exe} {pid:>6} {time} {resources}"
+            }
+        },
+    )
+    return Match(
+        rule=meta,
+        events=(no_uid, scalar_raw, number_time),
+        event_count=123456,
+        first_time=datetime(2026, 8, 3, 14, 2, 11, 999999),
+        last_time=datetime(2026, 8, 3, 16, 2, 11, tzinfo=timezone(timedelta(hours=2))),
+        group={"user": "one", "when": datetime(2026, 8, 3, tzinfo=UTC), "none": None},
+    )
+
+
+GOLDEN_CASES = {
+    "cloudtrail_stop_logging": lambda request: request.getfixturevalue("stop_logging"),
+    "k8s_exec": lambda request: request.getfixturevalue("k8s_exec"),
+    "tetragon_shell": lambda request: request.getfixturevalue("shell_in_container"),
+    "correlation_brute_force": lambda request: request.getfixturevalue("brute_force"),
+    "cloudtrail_assumed_role": lambda request: assumed_role_misuse(),
+    "odd_inputs": lambda request: odd_inputs(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
+def test_golden_findings_are_byte_identical(case: str, request: pytest.FixtureRequest) -> None:
+    match = GOLDEN_CASES[case](request)
+    line = finding_to_json(to_finding(match), newline=True)
+    path = GOLDEN_DIR / f"{case}.json"
+    if os.environ.get("LANNER_UPDATE_GOLDEN"):
+        GOLDEN_DIR.mkdir(exist_ok=True)
+        path.write_bytes(line)
+    golden = path.read_bytes()
+    assert line == golden, f"{case}: finding bytes differ from {path.name}"
+    assert orjson.loads(line) == orjson.loads(golden)
+
+
+# --- the streaming path (finding_json) and what the speed-ups must not change ----------------------
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
+def test_finding_json_is_the_golden_finding(case: str, request: pytest.FixtureRequest) -> None:
+    match = GOLDEN_CASES[case](request)
+    line = finding_json(match, newline=True)
+    golden = (GOLDEN_DIR / f"{case}.json").read_bytes()
+    assert line.endswith(b"\n") and line.count(b"\n") == 1  # one JSON line, whatever the record
+    assert orjson.loads(line) == orjson.loads(golden)
+    for event, evidence in zip(match.events, orjson.loads(line)["evidences"], strict=True):
+        raw = event["raw"]
+        embeddable = (
+            "\n" not in raw and raw.lstrip().startswith("{") and "parse_error" not in evidence["data"]
+        )
+        if embeddable:
+            assert raw.encode() in line  # the record's own text, not a re-serialization
+
+
+def test_finding_json_is_byte_identical_for_compact_records(stop_logging: Match) -> None:
+    # Records that span lines (STOP_LOGGING_RAW) are re-serialized, exactly as to_finding does.
+    assert finding_json(stop_logging) == finding_to_json(to_finding(stop_logging))
+    compact = single(rule(), stop_logging_event())
+    compact.events[0]["raw"] = orjson.dumps(orjson.loads(STOP_LOGGING_RAW)).decode()
+    assert finding_json(compact) == finding_to_json(to_finding(compact))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['{"a": NaN}', '{"a": 1,}', '{"a": Infinity}', '{"a": 1} trailing', "not json", '{"a": "\x01"}', "[1]"],
+)
+def test_finding_json_never_embeds_text_that_is_not_a_json_object(raw: str) -> None:
+    # DuckDB's reader accepts NaN and trailing commas; the output must stay strict JSON.
+    event = stop_logging_event()
+    event["raw"] = raw
+    match = single(rule(), event)
+    line = finding_json(match)
+    assert orjson.loads(line) == to_finding(match)
+    assert json.loads(line)["evidences"][0]["data"] == to_finding(match)["evidences"][0]["data"]
+
+
+def test_finding_uid_recipe_is_uuid5_of_the_sorted_identity(brute_force: Match) -> None:
+    namespace = uuid.UUID("3c9b0d2e-5a41-4f7e-8d3b-2a6c1e9f4b70")
+    uids = sorted(e["uid"] for e in brute_force.events)
+    key = json.dumps([brute_force.rule.id, uids, {"src_ip": "203.0.113.50"}], separators=(",", ":"))
+    assert finding_uid(brute_force) == str(uuid.uuid5(namespace, key))
+    event = stop_logging_event(uid="évènement-ü-😀")  # non-ASCII ids hash their UTF-8 bytes
+    meta = rule()
+    expected = str(
+        uuid.uuid5(
+            namespace, json.dumps([meta.id, [event["uid"]], {}], separators=(",", ":"), ensure_ascii=False)
+        )
+    )
+    assert finding_uid(single(meta, event)) == expected
+    assert to_finding(single(meta, event))["finding_info"]["uid"] == expected
+
+
+def test_findings_do_not_share_objects_with_each_other(brute_force: Match, stop_logging: Match) -> None:
+    # Per-rule parts are cached; each finding must still own its objects.
+    first = to_finding(stop_logging)
+    first["finding_info"]["attacks"][0]["tactic"]["name"] = "changed"
+    first["finding_info"]["analytic"]["name"] = "changed"
+    first["resources"][0]["name"] = "changed"
+    first["metadata"]["product"]["name"] = "changed"
+    again = to_finding(stop_logging)
+    assert again["finding_info"]["attacks"][0]["tactic"]["name"] == "Defense Impairment"
+    assert again["finding_info"]["analytic"]["name"] == "aws_cloudtrail_logging_stopped"
+    assert again["resources"][0]["name"] == "org-trail" and again["metadata"]["product"]["name"] == "Lanner"
+    assert again["evidences"][0]["resources"] is not again["resources"]
+    assert again["evidences"][0]["actor"] is not again["actor"]
+    correlated = to_finding(brute_force)
+    correlated["unmapped"]["group_by"]["src_ip"] = "changed"
+    assert brute_force.group == {"src_ip": "203.0.113.50"}
+
+
+def test_rule_cache_follows_the_rule_object(stop_logging: Match) -> None:
+    # Same id, other content (a reloaded, edited rule): the finding follows the new rule.
+    edited = replace(stop_logging.rule, level="low", tags=("attack.execution",), status="test")
+    f = to_finding(replace(stop_logging, rule=edited))
+    assert (f["severity_id"], f["confidence_id"]) == (2, 2)
+    assert f["finding_info"]["attacks"] == [
+        {"tactic": {"uid": "TA0002", "name": "Execution"}, "version": "19"}
+    ]
+    assert to_finding(stop_logging)["severity_id"] == 4
+
+
+def test_single_event_with_empty_context_values() -> None:
+    # "", [] and () are absent values, like None: no empty cloud/actor/resources objects.
+    event = stop_logging_event(
+        cloud="", account="", region="", actor_id="", actor_name=[], actor_session=(), actor_type="",
+        actor_original="", resources=[], src_ip="", user_agent="", operation="", host="",
+    )  # fmt: skip
+    f = to_finding(single(rule(), event))
+    for key in ("cloud", "actor", "device", "resources", "observables", "unmapped"):
+        assert key not in f
+    assert f["metadata"]["profiles"] == []
+    assert set(f["evidences"][0]) == {"uid", "name", "data"}
+    assert orjson.loads(finding_json(single(rule(), event))) == f
+
+
+def test_finding_json_on_engine_matches_of_generated_cloudtrail(tmp_path: Path) -> None:
+    """Real matches (SigmaHQ AWS rules over generated CloudTrail): both paths agree."""
+    rules_dir = SHARED_DATASETS_DIR / "sigmahq" / "rules" / "cloud" / "aws"
+    if not rules_dir.is_dir():
+        pytest.skip(f"SigmaHQ rules not found at {rules_dir} (shared datasets absent)")
+    from lanner import service
+
+    logs = tmp_path / "cloudtrail.jsonl"
+    generator = REPO_DIR / "bench" / "gen_cloudtrail.py"
+    subprocess.run([sys.executable, str(generator), str(logs), "--n", "400"], check=True, capture_output=True)
+    matches = list(service.detect_paths([logs], rule_dirs=[rules_dir], include_bundled=False))
+    assert len(matches) > 100  # aws_sts_assumerole_misuse matches most of this traffic
+    for m in matches:
+        line = finding_json(m, newline=True)
+        assert line.count(b"\n") == 1
+        assert orjson.loads(line) == orjson.loads(finding_to_json(to_finding(m)))
+
+
+def test_finding_to_json_still_writes_dicts_with_other_key_types() -> None:
+    # The fast mode is for text keys; any other key falls back to orjson's non-string-key mode.
+    assert (
+        finding_to_json({"a": {1: "x", 2.5: T0}})
+        == b'{"a":{"1":"x","2.5":"2026-08-03T14:02:11.250000+00:00"}}'
+    )
+    assert finding_to_json({"b": 1}, newline=True, sort_keys=True) == b'{"b":1}\n'

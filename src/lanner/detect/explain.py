@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from lanner.detect.model import Match
+from lanner.detect.model import Match, RuleMeta
 from lanner.model.event import EVENT_COLUMNS
 
 # Placeholders a summary template may use, besides the event columns.
@@ -53,10 +53,49 @@ _LABEL = {
 
 def explain(match: Match) -> str:
     """The one-line explanation used as the finding's `message`."""
-    template = summary_template(match)
-    if template is not None and not template_problems(template):
-        return render_summary(template, match)
+    template = _compiled_template(match.rule)
+    if template is not None:
+        return _fill(template, match)
     return _generic(match)
+
+
+# A parsed template piece: literal text, then (placeholder name, key, format spec, missing-value
+# label), or None after the last literal.
+_Piece = tuple[str, tuple[str, str | None, str, str] | None]
+# Per-rule cache of the parsed summary template (None: no valid template, use the generic line).
+# Findings are written per match, often hundreds of thousands for one rule, so the template is
+# parsed and checked once per rule object. Keyed by id() because RuleMeta holds dicts and is not
+# hashable; the entry keeps the rule alive so the id cannot be reused while cached.
+_TEMPLATES: dict[int, tuple[RuleMeta, tuple[_Piece, ...] | None]] = {}
+_TEMPLATE_CACHE_SIZE = 4096
+
+
+def _compiled_template(rule: RuleMeta) -> tuple[_Piece, ...] | None:
+    hit = _TEMPLATES.get(id(rule))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    custom = rule.extra.get("lanner")
+    summary = custom.get("summary") if isinstance(custom, Mapping) else None
+    pieces = None
+    if isinstance(summary, str) and summary.strip() and not template_problems(summary):
+        pieces = _parse_template(summary)
+    if len(_TEMPLATES) >= _TEMPLATE_CACHE_SIZE:
+        _TEMPLATES.clear()  # rules are reloaded rarely; a reload simply starts a fresh cache
+    _TEMPLATES[id(rule)] = (rule, pieces)
+    return pieces
+
+
+def _parse_template(template: str) -> tuple[_Piece, ...]:
+    pieces: list[_Piece] = []
+    for literal, field, spec, _ in string.Formatter().parse(template):
+        m = _PLACEHOLDER.match(field) if field is not None else None
+        if m is None:
+            pieces.append((literal, None))
+            continue
+        name, key = m["name"], m["key"]
+        label = (key or name).rsplit(".", 1)[-1]
+        pieces.append((literal, (name, key, spec or "", _LABEL.get(label, label.replace("_", " ")))))
+    return tuple(pieces)
 
 
 def summary_template(match: Match) -> str | None:
@@ -99,16 +138,17 @@ def template_problems(template: str) -> list[str]:
 
 def render_summary(template: str, match: Match) -> str:
     """Fill a (valid) summary template from the first event of the match."""
+    return _fill(_parse_template(template), match)
+
+
+def _fill(pieces: tuple[_Piece, ...], match: Match) -> str:
     event = match.events[0] if match.events else {}
     out = []
-    for literal, field, spec, _ in string.Formatter().parse(template):
+    for literal, placeholder in pieces:
         out.append(literal)
-        if field is None:
+        if placeholder is None:
             continue
-        m = _PLACEHOLDER.match(field)
-        if m is None:
-            continue
-        name, key = m["name"], m["key"]
+        name, key, spec, label = placeholder
         value: Any
         if name == "count":
             value = match.event_count
@@ -120,8 +160,7 @@ def render_summary(template: str, match: Match) -> str:
             value = _raw_path(event.get("raw"), key or "")
         else:
             value = event.get(name)
-        label = (key or name).rsplit(".", 1)[-1]
-        out.append(_render(value, spec or "", _LABEL.get(label, label.replace("_", " "))))
+        out.append(_render(value, spec, label))
     return _one_line("".join(out))
 
 
@@ -158,6 +197,8 @@ def _missing(value: Any) -> bool:
 
 def _text(value: Any) -> str:
     """A log value as short, single-line text."""
+    if type(value) is str and len(value) <= _MAX_VALUE and value.isprintable():
+        return value  # the common case, same result as below
     if isinstance(value, datetime):
         return _iso(value)
     if isinstance(value, list | tuple):
@@ -188,6 +229,13 @@ def _iso(value: datetime) -> str:
 
 def _get(event: Mapping[str, Any], column: str) -> str | None:
     value = event.get(column)
+    if value is None:
+        return None
+    if type(value) is str:
+        # Most columns are short printable text: skip the generic path (same result).
+        if not value:
+            return None
+        return value if len(value) <= _MAX_VALUE and value.isprintable() else _clip(value)
     return None if _missing(value) else _text(value)
 
 
@@ -249,8 +297,9 @@ def describe_event(event: Mapping[str, Any]) -> str:
     """What one normalized event says, as a clause: who did what to what, from where."""
     operation = _get(event, "operation")
     process = _process(event)
+    actor = _actor(event)
     # Runtime telemetry is about a process; cloud audit logs are about an identity.
-    is_runtime = (_get(event, "source") or "").startswith("runtime.") or _actor(event) is None
+    is_runtime = (_get(event, "source") or "").startswith("runtime.") or actor is None
     if process is not None and is_runtime:
         text = process
         if path := _get(event, "file_path"):
@@ -262,7 +311,7 @@ def describe_event(event: Mapping[str, Any]) -> str:
             text += f" ({operation})"
         where = _where_runtime(event)
     else:
-        text = _actor(event) or "an unknown identity"
+        text = actor or "an unknown identity"
         service = _get(event, "service")
         if operation:
             text += f" called {operation}" + (f" ({service})" if service else "")

@@ -7,10 +7,12 @@ docs/findings.md describes every field.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -19,7 +21,7 @@ import orjson
 from lanner import __version__
 from lanner.detect.attack import Attack, load_attack
 from lanner.detect.explain import explain
-from lanner.detect.model import Match
+from lanner.detect.model import Match, RuleMeta
 from lanner.errors import Location, RuleError
 
 OCSF_VERSION = "1.7.0"
@@ -56,30 +58,151 @@ _CLOUD_PROVIDERS = {"aws": "AWS", "gcp": "GCP", "azure": "Azure"}
 # Fixed namespace: finding uids are UUIDv5 of the match identity, the same everywhere.
 _UID_NAMESPACE = uuid.UUID("3c9b0d2e-5a41-4f7e-8d3b-2a6c1e9f4b70")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_UID_OPTIONS = orjson.OPT_SORT_KEYS
+# Values that count as missing (see _present); `v not in _ABSENT` is its inlined form.
+_ABSENT: tuple[Any, ...] = (None, "", [], ())
 
 
 def finding_uid(match: Match) -> str:
     """Stable id: rule id + sorted triggering event uids + group-by values."""
     uids = sorted(_event_uid(e) for e in match.events)
-    key = orjson.dumps([match.rule.id, uids, match.group or {}], option=orjson.OPT_SORT_KEYS, default=str)
-    return str(uuid.uuid5(_UID_NAMESPACE, key.decode()))
+    return _uuid5(orjson.dumps([match.rule.id, uids, match.group or {}], option=_UID_OPTIONS, default=str))
 
 
 def to_finding(match: Match, *, attack: Attack | None = None) -> dict[str, Any]:
     """The OCSF Detection Finding for one match (`attack` defaults to the bundled ATT&CK data)."""
-    attack = attack if attack is not None else load_attack()
+    return _build(match, attack if attack is not None else load_attack(), for_json=False)
+
+
+def finding_json(match: Match, *, attack: Attack | None = None, newline: bool = False) -> bytes:
+    """The finding for one match as compact JSON: the fast path for streaming output.
+
+    Same JSON as `finding_to_json(to_finding(match))`, except that each `evidences[].data` is the
+    source record's own text, embedded as it was read (after checking it is a JSON object on one
+    line) instead of parsed and re-serialized: values are identical, only insignificant
+    whitespace and escapes may be spelled as the source spelled them. A record that is not JSON,
+    or spans lines, goes the parsed way so the output stays valid JSON lines.
+    """
+    finding = _build(match, attack if attack is not None else load_attack(), for_json=True)
+    return finding_to_json(finding, newline=newline)
+
+
+def finding_to_json(finding: Mapping[str, Any], *, sort_keys: bool = False, newline: bool = False) -> bytes:
+    """One finding as compact UTF-8 JSON (`newline=True` for a JSON-lines stream)."""
+    option = (orjson.OPT_SORT_KEYS if sort_keys else 0) | (orjson.OPT_APPEND_NEWLINE if newline else 0)
+    try:
+        return orjson.dumps(finding, option=option, default=str)
+    except orjson.JSONEncodeError:
+        # Keys are always text in what to_finding builds; a caller's dict may have others,
+        # which the (slower) non-string-key mode writes as text.
+        return orjson.dumps(finding, option=option | orjson.OPT_NON_STR_KEYS, default=str)
+
+
+# --- the builder ---------------------------------------------------------------------------
+
+_PRODUCT = orjson.Fragment(orjson.dumps({"name": "Lanner", "vendor_name": "Lanner", "version": __version__}))
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleParts:
+    """Everything in a finding that depends only on the rule (and the ATT&CK data)."""
+
+    rule: RuleMeta
+    attack: Attack
+    severity: tuple[int, str] | RuleError  # the error is raised per finding, as before caching
+    confidence: tuple[int, str] | None
+    analytic: dict[str, Any]
+    attacks_json: bytes  # resolved attacks[], serialized: copied per finding with orjson.loads
+    attacks_fragment: orjson.Fragment  # the same bytes, embedded as they are by finding_json
+    unresolved: list[str]
+
+
+# Per-rule parts, keyed by id() because RuleMeta holds dicts and is not hashable; each entry
+# keeps its rule (and ATT&CK data) alive so an id cannot be reused while it is cached.
+_RULE_PARTS: dict[tuple[int, int], _RuleParts] = {}
+_RULE_CACHE_SIZE = 4096
+
+
+def _rule_parts(rule: RuleMeta, attack: Attack) -> _RuleParts:
+    parts = _RULE_PARTS.get((id(rule), id(attack)))
+    if parts is not None and parts.rule is rule and parts.attack is attack:
+        return parts
+    severity: tuple[int, str] | RuleError
+    level = (rule.level or "").lower()
+    if level in SEVERITY:
+        severity = SEVERITY[level]
+    else:
+        severity = RuleError(
+            f"rule {rule.id} has level {rule.level!r}; expected one of {', '.join(SEVERITY)}",
+            Location(rule.path),
+        )
+    attacks = attack.resolve_tags(rule.tags)
+    parts = _RuleParts(
+        rule=rule,
+        attack=attack,
+        severity=severity,
+        confidence=CONFIDENCE.get(rule.status),
+        analytic={"uid": rule.id, "name": rule.name or rule.title, "type_id": 1, "type": "Rule"},
+        attacks_json=orjson.dumps(attacks),
+        attacks_fragment=orjson.Fragment(orjson.dumps(attacks)),
+        unresolved=attack.invalid_tags(rule.tags),
+    )
+    if len(_RULE_PARTS) >= _RULE_CACHE_SIZE:
+        _RULE_PARTS.clear()  # rule sets are reloaded rarely; a reload starts a fresh cache
+    _RULE_PARTS[(id(rule), id(attack))] = parts
+    return parts
+
+
+def _build(match: Match, attack: Attack, *, for_json: bool) -> dict[str, Any]:
+    """The finding dict. `for_json`: it is serialized at once and dropped, so it may share the
+    cached per-rule objects and embed verbatim records; otherwise every object is the caller's own.
+    """
     rule, events = match.rule, match.events
-    severity_id, severity = _severity(match)
-    first_ms, last_ms = _ms(match.first_time), _ms(match.last_time)
-    sources = _unique(e.get("source") for e in events)
+    parts = _rule_parts(rule, attack)
+    if isinstance(parts.severity, RuleError):
+        raise parts.severity
+    severity_id, severity = parts.severity
+    first, last = match.first_time, match.last_time
+    first_ms = _ms(first)
+    last_ms = first_ms if last is first else _ms(last)
+    common: Mapping[str, Any]
+    if len(events) == 1:  # most findings: the same values, computed once
+        event = events[0]
+        event_uid = _event_uid(event)
+        source = event.get("source")
+        sources = [source] if source not in _ABSENT else []
+        uid = _uuid5(
+            orjson.dumps([rule.id, [event_uid], match.group or {}], option=_UID_OPTIONS, default=str)
+        )
+        event_time = event.get("time")
+        related: dict[str, Any] = {"uid": event_uid}
+        if source not in _ABSENT:
+            related["type"] = source
+        created = first_ms if event_time is first else last_ms if event_time is last else _ms(event_time)
+        if created is not None:
+            related["created_time"] = created
+        related_events = [related]
+        evidences = [_evidence(event, event_uid, for_json)]
+        # One event: the values shared by "all" events are its own. Every reader of `common`
+        # treats absent values ("", [], ()) like None, so the event itself serves.
+        common = event
+    else:
+        sources = _unique(e.get("source") for e in events)
+        event_uids = [_event_uid(e) for e in events]
+        key = [rule.id, sorted(event_uids), match.group or {}]  # as finding_uid
+        uid = _uuid5(orjson.dumps(key, option=_UID_OPTIONS, default=str))
+        related_events = [_related_event(e, u) for e, u in zip(events, event_uids, strict=True)]
+        evidences = [_evidence(e, u, for_json) for e, u in zip(events, event_uids, strict=True)]
+        common = {c: _common(events, c) for c in _CONTEXT_COLUMNS}
 
     finding_info: dict[str, Any] = {
-        "uid": finding_uid(match),
+        "uid": uid,
         "title": rule.title,
         "desc": rule.description,
-        "analytic": {"uid": rule.id, "name": rule.name or rule.title, "type_id": 1, "type": "Rule"},
-        "attacks": attack.resolve_tags(rule.tags),
-        "related_events": [_related_event(e) for e in events],
+        "analytic": parts.analytic if for_json else dict(parts.analytic),
+        "attacks": parts.attacks_fragment if for_json else orjson.loads(parts.attacks_json),
+        "related_events": related_events,
         "related_events_count": match.event_count,
         "first_seen_time": first_ms,
         "last_seen_time": last_ms,
@@ -106,20 +229,21 @@ def to_finding(match: Match, *, attack: Attack | None = None) -> dict[str, Any]:
         "count": match.event_count,
         "message": explain(match),
         "finding_info": finding_info,
-        "evidences": [_evidence(e) for e in events],
+        "evidences": evidences,
     }
-    if rule.status in CONFIDENCE:
-        finding["confidence_id"], finding["confidence"] = CONFIDENCE[rule.status]
+    if parts.confidence is not None:
+        finding["confidence_id"], finding["confidence"] = parts.confidence
 
     # Context shared by all triggering events goes on the finding itself; where the events
     # disagree (e.g. many actors in a brute-force window) each evidence keeps its own.
-    common = {c: _common(events, c) for c in _CONTEXT_COLUMNS}
     profiles = []
     if cloud := _cloud(common):
         finding["cloud"] = cloud
         profiles.append("cloud")
-    actor = _actor(common)
-    device = _device(common)
+    if len(events) == 1 and for_json:  # the evidence's objects serve: serialized at once
+        actor, device = evidences[0].get("actor"), evidences[0].get("device")
+    else:
+        actor, device = _actor(common), _device(common)
     if actor:
         finding["actor"] = actor
     if device:
@@ -132,21 +256,24 @@ def to_finding(match: Match, *, attack: Attack | None = None) -> dict[str, Any]:
     # evidences, and observables[] is the standard place for the values analysts pivot on.
     if observables := _observables(events):
         finding["observables"] = observables
-    resources = _resources(events)
+    # One event, serialized at once: its evidence's list serves (nobody else will see it).
+    resources = evidences[0].get("resources") if len(events) == 1 and for_json else _resources(events)
     if resources:
         finding["resources"] = resources
     finding["metadata"] = {
-        "uid": finding_info["uid"],
+        "uid": uid,
         "version": OCSF_VERSION,
-        "product": {"name": "Lanner", "vendor_name": "Lanner", "version": __version__},
+        "product": _PRODUCT
+        if for_json
+        else {"name": "Lanner", "vendor_name": "Lanner", "version": __version__},
         "profiles": profiles,
     }
 
     unmapped: dict[str, Any] = {}
     if match.group:
         unmapped["group_by"] = dict(match.group)
-    if unresolved := attack.invalid_tags(rule.tags):
-        unmapped["unresolved_attack_tags"] = unresolved  # reported, not silently dropped
+    if parts.unresolved:
+        unmapped["unresolved_attack_tags"] = list(parts.unresolved)  # reported, not silently dropped
     if (
         (cloud_name := (common["cloud"] or "").lower())
         and cloud_name not in _CLOUD_PROVIDERS
@@ -156,12 +283,6 @@ def to_finding(match: Match, *, attack: Attack | None = None) -> dict[str, Any]:
     if unmapped:
         finding["unmapped"] = unmapped
     return finding
-
-
-def finding_to_json(finding: Mapping[str, Any], *, sort_keys: bool = False, newline: bool = False) -> bytes:
-    """One finding as compact UTF-8 JSON (`newline=True` for a JSON-lines stream)."""
-    option = (orjson.OPT_SORT_KEYS if sort_keys else 0) | (orjson.OPT_APPEND_NEWLINE if newline else 0)
-    return orjson.dumps(finding, option=option | orjson.OPT_NON_STR_KEYS, default=str)
 
 
 # --- pieces -------------------------------------------------------------------------------
@@ -179,24 +300,15 @@ _CONTEXT_COLUMNS = (
 )
 
 
-def _severity(match: Match) -> tuple[int, str]:
-    level = (match.rule.level or "").lower()
-    if level not in SEVERITY:
-        raise RuleError(
-            f"rule {match.rule.id} has level {match.rule.level!r}; expected one of {', '.join(SEVERITY)}",
-            Location(match.rule.path),
-        )
-    return SEVERITY[level]
-
-
 def _ms(value: Any) -> int | None:
     """Epoch milliseconds from a datetime (naive = UTC), epoch-ms number, or ISO-8601 text."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return (value - _EPOCH) // timedelta(milliseconds=1)  # exact integer maths, no float rounding
+        # Exact integer maths, no float rounding: the floor of the elapsed microseconds / 1000
+        # (a timedelta keeps seconds and microseconds non-negative, so this is floor division).
+        delta = value - (_EPOCH if value.tzinfo is not None else _EPOCH_NAIVE)
+        return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
     if isinstance(value, int | float):
         return int(value)
     if isinstance(value, str):
@@ -208,7 +320,19 @@ def _ms(value: Any) -> int | None:
 
 
 def _present(value: Any) -> bool:
-    return value is not None and value != "" and value != [] and value != ()
+    return value not in _ABSENT  # None, "", [], ()
+
+
+def _uuid5(key: bytes) -> str:
+    """`str(uuid.uuid5(_UID_NAMESPACE, key.decode()))` without the UUID object round trips."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + key).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_NAMESPACE_BYTES = _UID_NAMESPACE.bytes
 
 
 def _unique(values: Iterable[Any]) -> list[Any]:
@@ -221,8 +345,17 @@ def _unique(values: Iterable[Any]) -> list[Any]:
 
 def _common(events: Iterable[Mapping[str, Any]], column: str) -> Any:
     """The column's value if every event that has one agrees, else None."""
-    values = _unique(e.get(column) for e in events)
-    return values[0] if len(values) == 1 else None
+    found = False
+    common = None
+    for event in events:
+        value = event.get(column)
+        if value in _ABSENT:
+            continue
+        if not found:
+            found, common = True, value
+        elif value is not common and value != common:  # the identity-then-equality of `in`
+            return None
+    return common
 
 
 def _event_uid(event: Mapping[str, Any]) -> str:
@@ -234,8 +367,8 @@ def _event_uid(event: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(str(raw).encode()).hexdigest()
 
 
-def _related_event(event: Mapping[str, Any]) -> dict[str, Any]:
-    related: dict[str, Any] = {"uid": _event_uid(event)}
+def _related_event(event: Mapping[str, Any], uid: str) -> dict[str, Any]:
+    related: dict[str, Any] = {"uid": uid}
     if _present(event.get("source")):
         related["type"] = event["source"]
     # OCSF 1.7 related_event has no plain `time`; created_time is when the event happened.
@@ -244,43 +377,49 @@ def _related_event(event: Mapping[str, Any]) -> dict[str, Any]:
     return related
 
 
-def _raw_data(event: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The verbatim source record as a JSON object (what the analyst reads first)."""
+def _raw_data(event: Mapping[str, Any], verbatim: bool = False) -> dict[str, Any] | orjson.Fragment | None:
+    """The verbatim source record as a JSON object (what the analyst reads first).
+
+    `verbatim`: return the record's own text as an orjson Fragment when it is a JSON object on
+    one line (parsing it is still what proves that), saving the re-serialization.
+    """
     raw = event.get("raw")
     if raw is None or not _present(raw):
         return None
+    text = raw if isinstance(raw, bytes | str) else str(raw)
     try:
-        parsed = orjson.loads(raw if isinstance(raw, bytes | str) else str(raw))
+        parsed = orjson.loads(text)
     except (orjson.JSONDecodeError, TypeError) as exc:
         # Keep the text: evidence must never be dropped because it is not JSON.
         return {"raw": str(raw), "parse_error": str(exc)}
-    return parsed if isinstance(parsed, dict) else {"value": parsed}
-
-
-def _user_type(actor_type: Any) -> dict[str, Any]:
-    if not _present(actor_type):
-        return {}
-    type_id, caption = _USER_TYPE.get(str(actor_type).lower(), (99, str(actor_type)))
-    return {"type_id": type_id, "type": caption}
+    if not isinstance(parsed, dict):
+        return {"value": parsed}
+    if verbatim:
+        # A line break (only possible between tokens in valid JSON) would split the JSON line.
+        if isinstance(text, str) and "\n" not in text and "\r" not in text:
+            return orjson.Fragment(text)
+        if isinstance(text, bytes) and b"\n" not in text and b"\r" not in text:
+            return orjson.Fragment(text)
+    return parsed
 
 
 def _actor(ctx: Mapping[str, Any]) -> dict[str, Any] | None:
-    user = {
-        k: v
-        for k, v in (
-            ("uid", ctx.get("actor_id")),
-            ("name", ctx.get("actor_name")),
-            ("credential_uid", ctx.get("actor_session")),
-        )
-        if _present(v)
-    }
+    get = ctx.get
+    user: dict[str, Any] = {}
+    if (uid := get("actor_id")) not in _ABSENT:
+        user["uid"] = uid
+    if (name := get("actor_name")) not in _ABSENT:
+        user["name"] = name
+    if (session := get("actor_session")) not in _ABSENT:
+        user["credential_uid"] = session
     if not user:
         return None
-    user |= _user_type(ctx.get("actor_type"))
+    if (actor_type := get("actor_type")) not in _ABSENT:
+        user["type_id"], user["type"] = _USER_TYPE.get(str(actor_type).lower(), (99, str(actor_type)))
     actor: dict[str, Any] = {"user": user}
-    if _present(ctx.get("actor_original")):
+    if (original := get("actor_original")) not in _ABSENT:
         # The identity that assumed the role / was impersonated (CloudTrail sessionIssuer etc.).
-        actor["session"] = {"issuer": ctx["actor_original"]}
+        actor["session"] = {"issuer": original}
     return actor
 
 
@@ -289,21 +428,26 @@ def _cloud(ctx: Mapping[str, Any]) -> dict[str, Any] | None:
     if provider is None:
         return None
     cloud: dict[str, Any] = {"provider": provider}
-    if _present(ctx.get("region")):
-        cloud["region"] = ctx["region"]
-    if _present(ctx.get("account")):
-        cloud["account"] = {"uid": str(ctx["account"])}
+    if (region := ctx.get("region")) not in _ABSENT:
+        cloud["region"] = region
+    if (account := ctx.get("account")) not in _ABSENT:
+        cloud["account"] = {"uid": str(account)}
     return cloud
 
 
 def _device(ctx: Mapping[str, Any]) -> dict[str, Any] | None:
     host = ctx.get("host")
     # type_id 0 Unknown: a hostname does not say whether it is a server, VM or node.
-    return {"hostname": host, "name": host, "type_id": 0, "type": "Unknown"} if _present(host) else None
+    return {"hostname": host, "name": host, "type_id": 0, "type": "Unknown"} if host not in _ABSENT else None
 
 
 def _arn_resource(uid: str) -> dict[str, Any]:
     """An ARN's service/type, region and short name (arn:aws:s3:::bucket, ...:trail/org-trail)."""
+    return dict(_parse_arn(uid))  # a copy: the finding owns its objects
+
+
+@functools.lru_cache(maxsize=8192)  # the same targets recur across many findings
+def _parse_arn(uid: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"uid": uid}
     parts = uid.split(":", 5)
     if len(parts) == 6 and parts[0] == "arn":
@@ -320,15 +464,16 @@ def _resources(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for event in events:
         for r in event.get("resources") or ():
-            if _present(r):
-                out.append(_arn_resource(str(r)))
-        if _present(event.get("pod")):
-            pod: dict[str, Any] = {"type": "pod", "name": event["pod"], "uid": event["pod"]}
-            if _present(event.get("namespace")):
-                pod["namespace"] = event["namespace"]
-                pod["uid"] = f"{event['namespace']}/{event['pod']}"
-            out.append(pod)
-    return [r for i, r in enumerate(out) if r not in out[:i]]
+            if r not in _ABSENT and (entry := _arn_resource(str(r))) not in out:
+                out.append(entry)
+        if (pod_name := event.get("pod")) not in _ABSENT:
+            pod: dict[str, Any] = {"type": "pod", "name": pod_name, "uid": pod_name}
+            if (namespace := event.get("namespace")) not in _ABSENT:
+                pod["namespace"] = namespace
+                pod["uid"] = f"{namespace}/{pod_name}"
+            if pod not in out:
+                out.append(pod)
+    return out
 
 
 def _file(path: str) -> dict[str, Any]:
@@ -391,52 +536,65 @@ _OBSERVABLES = (
 
 def _observables(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()  # (name, value): name fixes type_id and type
     for event in events:
-        pairs = [(name, tid, cap, event.get(col)) for col, name, tid, cap in _OBSERVABLES]
-        pairs += [("resources.uid", 10, "Resource UID", r) for r in event.get("resources") or ()]
-        for name, type_id, caption, value in pairs:
-            if _present(value):
-                obs = {"name": name, "type_id": type_id, "type": caption, "value": str(value)}
-                if obs not in out:
-                    out.append(obs)
+        get = event.get
+        for column, name, type_id, caption in _OBSERVABLES:
+            if (value := get(column)) not in _ABSENT and (name, text := str(value)) not in seen:
+                seen.add((name, text))
+                out.append({"name": name, "type_id": type_id, "type": caption, "value": text})
+        for value in get("resources") or ():
+            if value not in _ABSENT and ("resources.uid", text := str(value)) not in seen:
+                seen.add(("resources.uid", text))
+                out.append({"name": "resources.uid", "type_id": 10, "type": "Resource UID", "value": text})
     return out
 
 
-def _evidence(event: Mapping[str, Any]) -> dict[str, Any]:
+def _evidence(event: Mapping[str, Any], uid: str, verbatim: bool) -> dict[str, Any]:
     """One triggering event: its verbatim record plus the OCSF objects an analyst pivots on."""
-    ev: dict[str, Any] = {"uid": _event_uid(event)}
-    if _present(event.get("source")):
-        ev["name"] = event["source"]
-    if (data := _raw_data(event)) is not None:
+    get: Callable[[str], Any] = event.get
+    ev: dict[str, Any] = {"uid": uid}
+    if (source := get("source")) not in _ABSENT:
+        ev["name"] = source
+    if (data := _raw_data(event, verbatim)) is not None:
         ev["data"] = data
     if actor := _actor(event):
         ev["actor"] = actor
-    if _present(event.get("operation")):
-        api: dict[str, Any] = {"operation": event["operation"]}
-        if _present(event.get("service")):
-            api["service"] = {"name": event["service"]}
-        if _present(event.get("error")):
-            api["response"] = {"error": str(event["error"])}
+    if (operation := get("operation")) not in _ABSENT:
+        api: dict[str, Any] = {"operation": operation}
+        if (service := get("service")) not in _ABSENT:
+            api["service"] = {"name": service}
+        if (error := get("error")) not in _ABSENT:
+            api["response"] = {"error": str(error)}
         ev["api"] = api
-    if _present(event.get("src_ip")):
-        ev["src_endpoint"] = {"ip": event["src_ip"]}
-    if _present(event.get("user_agent")):
-        ev["http_request"] = {"user_agent": event["user_agent"]}
-    if _present(event.get("dst_ip")) or _present(event.get("dst_port")):
+    if (src_ip := get("src_ip")) not in _ABSENT:
+        ev["src_endpoint"] = {"ip": src_ip}
+    if (user_agent := get("user_agent")) not in _ABSENT:
+        ev["http_request"] = {"user_agent": user_agent}
+    dst_ip, dst_port = get("dst_ip"), get("dst_port")
+    if dst_ip not in _ABSENT or dst_port not in _ABSENT:
         dst: dict[str, Any] = {}
-        if _present(event.get("dst_ip")):
-            dst["ip"] = event["dst_ip"]
-        if _present(event.get("dst_port")):
-            dst["port"] = int(event["dst_port"])
+        if dst_ip not in _ABSENT:
+            dst["ip"] = dst_ip
+        if dst_port not in _ABSENT:
+            dst["port"] = int(dst_port)
         ev["dst_endpoint"] = dst
-    if process := _process(event):
-        ev["process"] = process
-    if container := _container(event):
-        ev["container"] = container
-    if device := _device(event):
-        ev["device"] = device
-    if _present(event.get("file_path")):
-        ev["file"] = _file(event["file_path"])
-    if resources := _resources([event]):
+    # Cloud audit events carry none of the runtime columns: one check skips them all.
+    if (
+        get("exe") is not None
+        or get("cmdline") is not None
+        or get("pid") is not None
+        or get("container_id") is not None
+        or get("host") is not None
+    ):
+        if process := _process(event):
+            ev["process"] = process
+        if container := _container(event):
+            ev["container"] = container
+        if device := _device(event):
+            ev["device"] = device
+    if (file_path := get("file_path")) not in _ABSENT:
+        ev["file"] = _file(file_path)
+    if resources := _resources((event,)):
         ev["resources"] = resources
     return ev
