@@ -176,8 +176,7 @@ def _lake_detect(file: Path, lake: Path, ocsf: bool) -> dict[str, Any]:
     sink = None
     out_path = lake.parent / "findings.ocsf.jsonl"
     if ocsf:
-        to_finding = _import("lanner.detect.findings:to_finding")
-        finding_to_json = _import("lanner.detect.findings:finding_to_json")
+        finding_json = _import("lanner.detect.findings:finding_json")
     if not lake.is_dir():
         raise Unavailable(f"no lake at {lake} (the ingest stage did not run or failed)")
     rs, info = _load_ruleset()
@@ -187,7 +186,7 @@ def _lake_detect(file: Path, lake: Path, ocsf: bool) -> dict[str, Any]:
             write = out.write
 
             def sink(m: Any) -> None:
-                write(finding_to_json(to_finding(m), newline=True))
+                write(finding_json(m, newline=True))
 
         t0 = time.perf_counter()
         res = _consume(detect(con, "events", rs), sink)

@@ -145,7 +145,7 @@ def detect(
     if bool(paths) == bool(lake):
         raise fail("give log PATHs or --lake DIR (exactly one of them)", 2)
     from lanner import service
-    from lanner.detect.findings import to_finding
+    from lanner.detect.findings import finding_json, to_finding
 
     ruleset = service.load_ruleset(rules or [], include_bundled=not no_bundled)
     report_rule_problems(ruleset, verbose=verbose)
@@ -157,12 +157,12 @@ def detect(
             matches = service.detect_lake(lake, ruleset=ruleset)
         else:
             matches = service.detect_paths(paths or [], ruleset=ruleset, stats=stats, progress=update)
-        findings = (to_finding(m) for m in matches)
         if fmt == "table":
-            collected = list(findings)
+            collected = [to_finding(m) for m in matches]
             count = len(collected)
         else:
-            count = render.write_stream(findings, fmt, sys.stdout.buffer)
+            # Straight from match to JSON bytes: output volume, not matching, dominates big runs.
+            count = render.write_json_stream((finding_json(m) for m in matches), fmt, sys.stdout.buffer)
     if fmt == "table":
         render.print_table(out, collected, limit=limit)
     if not quiet:

@@ -44,13 +44,17 @@ def techniques_of(finding: dict[str, Any]) -> str:
     return ", ".join(ids)
 
 
-def write_stream(findings: Iterable[dict[str, Any]], fmt: str, out: IO[bytes]) -> int:
-    """Stream findings as JSON lines or one JSON array without holding them in memory."""
+def write_stream(items: Iterable[dict[str, Any]], fmt: str, out: IO[bytes]) -> int:
+    """Stream objects as JSON lines or one JSON array without holding them in memory."""
+    return write_json_stream((orjson.dumps(item) for item in items), fmt, out)
+
+
+def write_json_stream(documents: Iterable[bytes], fmt: str, out: IO[bytes]) -> int:
+    """Stream already-serialized JSON documents (one line each) as JSON lines or one array."""
     n = 0
     if fmt == "json":
         out.write(b"[")
-    for f in findings:
-        data = orjson.dumps(f)
+    for data in documents:
         if fmt == "json":
             out.write(b",\n" if n else b"\n")
             out.write(data)

@@ -4,6 +4,14 @@ pySigma parses the detection and condition (including `1 of x*`, `all of them`, 
 and modifiers) into a tree of ConditionAND/OR/NOT over field=value leaves; this module turns
 that tree into SQL over the normalized event (see fields/ for the field mapping and values.py
 for the value semantics). Every leaf is NULL-safe (missing field = no match), so `not` is exact.
+
+Implied prefilters: a positive leaf on a raw path that the field spec says is *implied* by a typed
+column (`SourceFields.implied`, e.g. CloudTrail `userIdentity.arn` -> `actor_id`) also gets the
+same predicate on the column, as an extra necessary condition. These raw-free conditions are
+collected through AND and hoisted through OR (an OR of necessary conditions is necessary), and
+the rule's WHERE becomes `(extra) AND (condition)`: the engine uses raw-free top-level conjuncts
+to decide which rows pay for reading `raw`, and the condition itself is unchanged, so the extra
+can only drop rows the condition would drop anyway.
 """
 
 from __future__ import annotations
@@ -37,12 +45,14 @@ from sqlglot import exp
 
 from lanner.detect.model import CompiledRule, RuleMeta
 from lanner.detect.sigma import values as v
-from lanner.detect.sigma.fields import FieldRef, resolve
+from lanner.detect.sigma.fields import SOURCE_FIELDS, FieldRef, resolve
 from lanner.detect.sigma.values import Unsupported
+from lanner.model.event import EVENT_SCHEMA
 
 __all__ = ["Unsupported", "compile_rule", "compile_where", "render"]
 
 FALSE = exp.Boolean(this=False)
+_STRING_COLUMNS = frozenset(f.name for f in EVENT_SCHEMA if f.type == "string")
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,9 @@ class _Node:
     expr: exp.Expr
     # Lower-cased `operation` values every match must have, or None (unconstrained).
     ops: frozenset[str] | None = None
+    # A raw-free condition every match satisfies that is not already a top-level conjunct of
+    # `expr` (implied prefilters, hoisted through AND/OR), or None when nothing extra is known.
+    extra: exp.Expr | None = None
 
 
 def render(expr: exp.Expr, dialect: str = "duckdb") -> str:
@@ -70,21 +83,68 @@ def compile_where(rule: SigmaRule, sources: tuple[str, ...]) -> tuple[exp.Expr, 
     """The rule's condition(s) as one boolean expression, plus the operations it requires."""
     nodes = [_walk(cond.parsed, sources) for cond in rule.detection.parsed_condition]
     node = nodes[0] if len(nodes) == 1 else _or(nodes)  # several conditions: any of them
-    return node.expr, node.ops
+    if node.extra is None:
+        return node.expr, node.ops
+    # The extra first: it is the cheap part, and reads as "only rows where ..." in the SQL.
+    return _conj([node.extra, node.expr]), node.ops
+
+
+def _conj(parts: list[exp.Expr]) -> exp.Expr:
+    return exp.and_(*(exp.paren(p, copy=False) for p in parts), copy=False)
+
+
+def _reads_raw(e: exp.Expr) -> bool:
+    return any(c.name == "raw" and not c.table for c in e.find_all(exp.Column))
+
+
+def _top_conjuncts(e: exp.Expr) -> list[exp.Expr]:
+    while isinstance(e, exp.Paren):
+        e = e.this
+    if isinstance(e, exp.And):
+        return _top_conjuncts(e.this) + _top_conjuncts(e.expression)
+    return [e]
+
+
+def _necessary(node: _Node) -> exp.Expr | None:
+    """A raw-free condition every match of `node` satisfies, or None if none is known."""
+    if not _reads_raw(node.expr):
+        return node.expr
+    parts = [c for c in _top_conjuncts(node.expr) if not _reads_raw(c)]
+    if node.extra is not None:
+        parts.append(node.extra)
+    return _conj(parts) if parts else None
 
 
 def _and(nodes: list[_Node]) -> _Node:
     constrained = [n.ops for n in nodes if n.ops is not None]
     ops = frozenset.intersection(*constrained) if constrained else None
-    return _Node(exp.and_(*(exp.paren(n.expr, copy=False) for n in nodes), copy=False), ops)
+    extras = [n.extra for n in nodes if n.extra is not None]
+    # Raw-free children are already top-level conjuncts of the AND; only extras are added.
+    extra = _conj(extras) if extras else None
+    return _Node(exp.and_(*(exp.paren(n.expr, copy=False) for n in nodes), copy=False), ops, extra)
 
 
 def _or(nodes: list[_Node]) -> _Node:
     ops = None if any(n.ops is None for n in nodes) else frozenset().union(*(n.ops or () for n in nodes))
+    extra = _or_extra(nodes)
     merged = _merge_in(nodes)
     if merged is not None:
-        return _Node(merged, ops)
-    return _Node(exp.or_(*(exp.paren(n.expr, copy=False) for n in nodes), copy=False), ops)
+        return _Node(merged, ops, extra)
+    return _Node(exp.or_(*(exp.paren(n.expr, copy=False) for n in nodes), copy=False), ops, extra)
+
+
+def _or_extra(nodes: list[_Node]) -> exp.Expr | None:
+    """Hoist implied prefilters through OR: the OR of each branch's necessary condition.
+
+    Only when some branch carries an implied prefilter (otherwise the branches' raw-free parts
+    are the rule author's own conditions, already used as they are) and every branch has one.
+    """
+    if not any(n.extra is not None for n in nodes):
+        return None
+    needs = [_necessary(n) for n in nodes]
+    if any(x is None for x in needs):
+        return None
+    return exp.or_(*(exp.paren(x, copy=False) for x in needs if x is not None), copy=False)
 
 
 def _merge_in(nodes: list[_Node]) -> exp.Expr | None:
@@ -117,6 +177,7 @@ def _walk(node: object, sources: tuple[str, ...]) -> _Node:
     if isinstance(node, ConditionOR):
         return _or([_walk(a, sources) for a in node.args])
     if isinstance(node, ConditionNOT):
+        # An implied prefilter is necessary for the leaf, not for its negation: dropped here.
         inner = _walk(node.args[0], sources)
         return _Node(exp.Not(this=exp.paren(inner.expr, copy=False)))
     if isinstance(node, ConditionFieldEqualsValueExpression):
@@ -178,10 +239,44 @@ def _field_leaf(name: str, value: SigmaType, sources: tuple[str, ...]) -> _Node:
         pred = v.compare_pred(value)
     else:
         raise Unsupported(f"value type {type(value).__name__} (field {name}) is not supported")
-    node = _Node(_apply(ref, pred))
+    node = _Node(_apply(ref, pred), extra=_implied_prefilter(ref, name, pred, sources))
     if ref.kind == "column" and ref.column == "operation" and isinstance(value, SigmaString) and not value.contains_special():
         return _Node(node.expr, frozenset({v.literal_text(value).lower()}))
     return node
+
+
+def _implied_column(sources: tuple[str, ...], name: str) -> str | None:
+    """The typed column every source's spec declares implied by the raw path `name` reads."""
+    cols = set()
+    for s in sources:
+        spec = SOURCE_FIELDS.get(s)
+        col = spec.implied_column(name) if spec is not None else None
+        if col is None:
+            return None
+        cols.add(col)
+    if len(cols) != 1:
+        return None
+    (col,) = cols
+    if col not in _STRING_COLUMNS:
+        raise ValueError(f"implied prefilter for field {name!r} names {col!r}, not a string column")
+    return col
+
+
+def _implied_prefilter(ref: FieldRef, name: str, pred: v.Pred, sources: tuple[str, ...]) -> exp.Expr | None:
+    """`pred` on the implied column, a necessary condition of the leaf `_apply(ref, pred)`.
+
+    Sound because the leaf is false when the path is missing (null-safe), and where it is present
+    the column holds the same text: a scalar value satisfies `pred` on both; a JSON array (whose
+    elements the leaf tests) is kept by admitting column text starting with '['.
+    """
+    if ref.kind != "json" or ref.path is None:
+        return None
+    col = _implied_column(sources, name)
+    if col is None:
+        return None
+    column = exp.column(col)
+    array = _null_safe(exp.func("starts_with", column.copy(), v.lit("[")))
+    return exp.or_(exp.paren(_null_safe(pred(column)), copy=False), array, copy=False)
 
 
 def _is_null(ref: FieldRef) -> exp.Expr:

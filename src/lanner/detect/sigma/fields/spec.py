@@ -33,11 +33,17 @@ class SourceFields:
     path into raw (segments `[*]` make the field multi-valued).
     `prefixes` rewrite a field-name prefix before the lookup falls back to the name itself as a
     raw path (e.g. GCP `data.protoPayload.` -> `protoPayload.`).
+    `implied` maps a raw path to a typed column that holds the very same text whenever the path
+    is present in the record (the column may also be filled from elsewhere when it is absent,
+    e.g. a coalesce). A predicate that is false on a missing field and true on the path's value
+    is then also true on the column, so the compiler may add it on the column as a cheap
+    *necessary* condition next to the raw read (never instead of it).
     """
 
     source: str
     names: dict[str, str]
     prefixes: tuple[tuple[str, str], ...] = ()
+    implied: dict[str, str] = field(default_factory=dict)
     _lower: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -55,3 +61,10 @@ class SourceFields:
                 rest = new + name[len(old) :]
                 return self.names.get(rest, rest)
         return name
+
+    def implied_column(self, name: str) -> str | None:
+        """The typed column implied by the raw path field `name` resolves to, if any."""
+        target = self.lookup(name)
+        if target.startswith(("column:", "sql:")):
+            return None
+        return self.implied.get(target)
