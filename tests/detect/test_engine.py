@@ -16,7 +16,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from lanner.detect.engine import detect, group_query, match_batches, rule_query
+from lanner.detect.engine import detect, group_query, match_batches, rule_query, scan_filter_pays
 from lanner.detect.sigma import load_rules
 from lanner.model.event import EVENT_COLUMNS
 from lanner.paths import SHARED_DATASETS_DIR
@@ -225,7 +225,7 @@ def test_rows_equal_arrow_conversion_and_early_stop_frees_connection(tmp_path: P
     con = duckdb.connect()
     evs = [{"uid": str(i), "raw": {"eventName": "A", "n": i}} for i in range(70000)]
     evs.append({"uid": "rt", "source": "runtime.process", "cols": {"operation": "A", "pid": 7, "dst_port": 80}, "raw": {}})
-    load_events(con, "events", [event_row(e, i) for i, e in enumerate(evs)])
+    load_events(con, "events", _events.event_rows(evs))
     batches = list(match_batches(con, "events", rs))
     assert sum(b.num_rows for _, b in batches) == 70000 and len(batches) == 2  # streamed in batches
     table = pa.Table.from_batches([b for _, b in batches])
@@ -238,3 +238,23 @@ def test_rows_equal_arrow_conversion_and_early_stop_frees_connection(tmp_path: P
     next(it)
     it.close()
     assert con.execute("SELECT count(*) FROM events").fetchall() == [(70001,)]
+
+
+def test_scan_filter_only_when_selective_and_results_unchanged(tmp_path: Path) -> None:
+    # "rare" admits 1 row in 100 through its typed part; "common" admits every AssumeRole row.
+    (tmp_path / "rare").mkdir()
+    (tmp_path / "common").mkdir()
+    rare = _ruleset(tmp_path / "rare", stop="{eventName: StopLogging}").rules
+    common = _ruleset(tmp_path / "common", assume="{eventName: AssumeRole, userIdentity.type: AssumedRole}").rules
+    con = duckdb.connect()
+    evs = [
+        {"uid": str(i), "raw": {"eventName": "StopLogging" if i % 100 == 0 else "AssumeRole", "userIdentity": {"type": "AssumedRole"}}}
+        for i in range(3000)
+    ]
+    load_events(con, "events", _events.event_rows(evs))
+    assert scan_filter_pays(con, "events", rare) is True
+    assert scan_filter_pays(con, "events", common) is False
+    for rules in (rare, common):
+        with_filter = sorted(con.sql(f"SELECT uid, __rule FROM ({group_query('events', rules)})").fetchall())
+        without = sorted(con.sql(f"SELECT uid, __rule FROM ({group_query('events', rules, filter_scan=False)})").fetchall())
+        assert with_filter == without and with_filter

@@ -150,10 +150,40 @@ def _sql(e: exp.Expr | None) -> str:
     return "TRUE" if e is None else e.sql(dialect="duckdb")
 
 
-def group_query(relation: str, rules: Sequence[CompiledRule]) -> str:
+def scan_filter(rules: Sequence[CompiledRule]) -> str | None:
+    """The OR of every rule's raw-free part: rows it rejects no rule can match (None when some
+    rule has no raw-free part, so every row of the sources is a candidate)."""
+    splits = [_split(r, {}) for r in rules]
+    if not all(s.pre is not None for s in splits):
+        return None
+    return " OR ".join(f"({_sql(_unalias_op(s.pre))})" for s in splits)
+
+
+# A scan filter that keeps most rows costs more than it saves: it is evaluated above the Parquet
+# reader, so `raw` is decompressed either way (measured: 0.5 CPU-s per 1 M rows to drop 20%).
+SCAN_FILTER_MAX_SHARE = 0.5
+_SELECTIVITY_SAMPLE = 20_000
+
+
+def scan_filter_pays(con: duckdb.DuckDBPyConnection, relation: str, rules: Sequence[CompiledRule]) -> bool:
+    """Whether the group's scan filter drops enough rows to be worth evaluating, judged on the
+    first rows of the group's sources (cheap: one small read)."""
+    where = scan_filter(rules)
+    if where is None:
+        return False
+    # fetchall, not fetchone: DuckDB 2 refuses further work on a connection with an unfinished result.
+    ((share,),) = con.execute(
+        f"SELECT avg(CASE WHEN {where} THEN 1.0 ELSE 0.0 END) "
+        f"FROM (SELECT * FROM {relation} WHERE source IN {_in_list(rules[0].sources)} LIMIT {_SELECTIVITY_SAMPLE})"
+    ).fetchall()
+    return share is not None and share <= SCAN_FILTER_MAX_SHARE
+
+
+def group_query(relation: str, rules: Sequence[CompiledRule], *, filter_scan: bool = True) -> str:
     """One scan over the rules' sources: one row per (matching event, rule) with EVENT_COLUMNS
     plus `__rule`, the 0-based index into `rules` of the rule it matched. All rules must share
-    sources."""
+    sources. `filter_scan=False` leaves out the scan filter (see `scan_filter_pays`); the
+    result is the same either way."""
     if not rules:
         raise ValueError("group_query needs at least one rule")
     sources = rules[0].sources
@@ -165,7 +195,7 @@ def group_query(relation: str, rules: Sequence[CompiledRule]) -> str:
 
     # Rows no rule's raw-free part admits are dropped in the scan itself.
     scan_where = f"source IN {_in_list(sources)}"
-    if all(s.pre is not None for s in splits):
+    if filter_scan and all(s.pre is not None for s in splits):
         scan_where += " AND (" + " OR ".join(f"({_sql(_unalias_op(s.pre))})" for s in splits) + ")"
 
     json_col = ""
@@ -217,7 +247,8 @@ def match_batches(
     """
     rules = ruleset.rules if isinstance(ruleset, RuleSet) else ruleset
     for group in rule_groups(rules):
-        reader = con.sql(group_query(relation, group)).to_arrow_reader(batch_rows)
+        query = group_query(relation, group, filter_scan=scan_filter_pays(con, relation, group))
+        reader = con.sql(query).to_arrow_reader(batch_rows)
         try:
             for batch in reader:
                 yield from _split_batch(batch, group)
