@@ -33,6 +33,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from lanner.detect.sqlexpr import conjuncts, raw_json_path, reads_raw
+
 MAX_EVENT_UIDS = 1000  # uids listed per hit; `event_count` still counts every event
 
 # Built with a sentinel, then every other brace is escaped for `str.format(relation=...)`:
@@ -113,37 +115,6 @@ def _quote_ident(name: str) -> str:
 # --- matched events: one scan per source set, one JSON parse per row ------------------------------
 
 
-def _json_path(node: exp.Expr) -> str | None:
-    """The constant path of a scalar JSON read of `raw` (`raw ->> p`, `json_extract_string`)."""
-    if not isinstance(node, exp.JSONExtractScalar):
-        return None
-    this = node.this
-    if not (isinstance(this, exp.Column) and this.name == "raw" and not this.table):
-        return None
-    path = node.expression
-    if isinstance(path, exp.JSONPath):
-        text = path.sql(dialect="duckdb")
-        text = text[1:-1].replace("''", "'") if text.startswith("'") and text.endswith("'") else text
-    elif isinstance(path, exp.Literal) and path.is_string:
-        text = path.name
-    else:
-        return None
-    # Wildcards return lists, which the list form of json_extract_string cannot hold per path.
-    return None if "*" in text else text
-
-
-def _reads_raw(e: exp.Expr) -> bool:
-    return any(c.name == "raw" and not c.table for c in e.find_all(exp.Column))
-
-
-def _conjuncts(e: exp.Expr) -> list[exp.Expr]:
-    while isinstance(e, exp.Paren):
-        e = e.this
-    if isinstance(e, exp.And):
-        return _conjuncts(e.this) + _conjuncts(e.expression)
-    return [e]
-
-
 class _Paths:
     """JSON paths read by a scan's rules, numbered for `__j[k]` (1-based, as DuckDB lists are)."""
 
@@ -152,7 +123,7 @@ class _Paths:
 
     def rewrite(self, e: exp.Expr) -> exp.Expr:
         def swap(node: exp.Expr) -> exp.Expr:
-            path = _json_path(node)
+            path = raw_json_path(node)
             if path is None:
                 return node
             k = self.index.setdefault(path, len(self.index) + 1)
@@ -172,7 +143,7 @@ def _parse(sql: str) -> exp.Expr | None:
 def _expr_sql(sql: str, paths: _Paths) -> str:
     """A group/value expression with its JSON reads routed to `__j` (verbatim if none)."""
     tree = _parse(sql)
-    if tree is None or not any(_json_path(n) is not None for n in tree.walk()):
+    if tree is None or not any(raw_json_path(n) is not None for n in tree.walk()):
         return sql
     return paths.rewrite(tree).sql(dialect="duckdb")
 
@@ -184,14 +155,14 @@ def _split_where(b: Branch, paths: _Paths) -> tuple[str | None, str | None]:
         # Implied by `where`; stated so the scan can prune on the cheap column first.
         pre.append(f"lower(operation) IN ({', '.join(_quote_str(o) for o in b.operations)})")
     tree = _parse(b.where)
-    if tree is None or not any(_json_path(n) is not None for n in tree.walk()):
+    if tree is None or not any(raw_json_path(n) is not None for n in tree.walk()):
         # Nothing to share: the rule's SQL goes in verbatim (no sqlglot round trip to trust).
-        if tree is not None and not _reads_raw(tree):
+        if tree is not None and not reads_raw(tree):
             return _and([*pre, f"({b.where})"]), None
         return _and(pre), f"({b.where})"
     rest: list[str] = []
-    for c in _conjuncts(tree):
-        if _reads_raw(c):
+    for c in conjuncts(tree):
+        if reads_raw(c):
             rest.append(f"({paths.rewrite(c).sql(dialect='duckdb')})")
         else:
             pre.append(f"({c.sql(dialect='duckdb')})")

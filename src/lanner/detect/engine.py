@@ -36,6 +36,7 @@ from sqlglot import exp
 
 from lanner.detect.model import CompiledCorrelation, CompiledRule, Match
 from lanner.detect.sigma.loader import RuleSet
+from lanner.detect.sqlexpr import conjuncts, raw_json_path, reads_raw
 from lanner.model.event import EVENT_COLUMNS
 
 __all__ = ["detect", "group_query", "match_batches", "rule_groups", "rule_query"]
@@ -84,33 +85,6 @@ class _Split:
     reads_json: bool  # rest reads __j (the shared JSON extraction)
 
 
-def _conjuncts(e: exp.Expr) -> list[exp.Expr]:
-    while isinstance(e, exp.Paren):
-        e = e.this
-    if isinstance(e, exp.And):
-        return _conjuncts(e.this) + _conjuncts(e.expression)
-    return [e]
-
-
-def _reads_raw(e: exp.Expr) -> bool:
-    return any(c.name == "raw" and not c.table for c in e.find_all(exp.Column))
-
-
-def _json_path(node: exp.Expr) -> str | None:
-    """The constant scalar path of `json_extract_string(raw, path)`, else None."""
-    if not isinstance(node, exp.JSONExtractScalar):
-        return None
-    this = node.this
-    if not (isinstance(this, exp.Column) and this.name == "raw" and not this.table):
-        return None
-    path_expr = node.expression
-    if not isinstance(path_expr, exp.JSONPath | exp.Literal):
-        return None
-    path = path_expr.sql(dialect="duckdb").strip("'") if isinstance(path_expr, exp.JSONPath) else path_expr.name
-    # Wildcard paths return lists, which the list form of json_extract_string cannot hold.
-    return None if "*" in path else path
-
-
 def _and(parts: list[exp.Expr]) -> exp.Expr | None:
     return exp.and_(*(exp.paren(p, copy=False) for p in parts), copy=False) if parts else None
 
@@ -127,15 +101,15 @@ def _split(rule: CompiledRule, paths: dict[str, int]) -> _Split:
         if isinstance(node, exp.Lower) and isinstance(node.this, exp.Column) and node.this.name == "operation":
             return exp.column(_OP)
         nonlocal reads_json
-        path = _json_path(node)
+        path = raw_json_path(node)
         if path is None:
             return node
         reads_json = True
         k = paths.setdefault(path, len(paths) + 1)
         return exp.func("list_extract", exp.column(_JSON), exp.Literal.number(k), dialect="duckdb")
 
-    for c in _conjuncts(sqlglot.parse_one(rule.where, read="duckdb")):
-        (rest if _reads_raw(c) else pre).append(c.transform(rewrite))
+    for c in conjuncts(sqlglot.parse_one(rule.where, read="duckdb")):
+        (rest if reads_raw(c) else pre).append(c.transform(rewrite))
     return _Split(_and(pre), _and(rest), reads_json)
 
 
