@@ -3,7 +3,6 @@ Spark rendering of each compiled rule must parse)."""
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,20 +12,10 @@ import pytest
 import sqlglot
 import yaml
 
+import lanner.testing.events as _events
 from lanner.detect.engine import detect
 from lanner.detect.sigma import load_rules
 
-
-def _load_events_module() -> Any:
-    path = Path(__file__).parent / "conformance" / "events.py"
-    spec = importlib.util.spec_from_file_location("lanner_test_events", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_events = _load_events_module()
 event_row = _events.event_row
 load_events = _events.load_events
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import sys
 import uuid
 from collections import Counter
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import orjson
@@ -25,16 +23,8 @@ from lanner.paths import SHARED_DATASETS_DIR
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 
-def _load_events_module() -> Any:
-    path = Path(__file__).parent / "conformance" / "events.py"
-    spec = importlib.util.spec_from_file_location("lanner_test_events", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import lanner.testing.events as _events
 
-
-_events = _load_events_module()
 event_row = _events.event_row
 load_events = _events.load_events
 

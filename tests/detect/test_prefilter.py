@@ -8,7 +8,6 @@ with and without implied prefilters over real labelled CloudTrail events.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import uuid
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+import lanner.testing.events as _events
 from lanner.detect.engine import detect, group_query, rule_query
 from lanner.detect.sigma import compiler, load_rules
 from lanner.detect.sigma.fields import aws
@@ -27,17 +27,6 @@ from lanner.detect.sigma.loader import RuleSet
 from lanner.normalize.aws_cloudtrail import CLOUDTRAIL
 from lanner.paths import BUNDLED_RULES_DIR, SHARED_DATASETS_DIR
 
-
-def _load_events_module() -> Any:
-    path = Path(__file__).parent / "conformance" / "events.py"
-    spec = importlib.util.spec_from_file_location("lanner_test_events", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_events = _load_events_module()
 event_row = _events.event_row
 load_events = _events.load_events
 

@@ -1,6 +1,7 @@
 """Build EVENT_SCHEMA rows for detection tests, filling typed columns as the normalizers do.
 
-Loaded by path from the tests (pytest runs with --import-mode=importlib, tests are not a package).
+Used by the conformance suite and engine tests, and by anyone testing rules against hand-written
+records: `load_events(con, "events", event_rows([{"uid": "1", "raw": {...}}]))`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Helpers for testing rules and engines: build normalized event rows without the normalizers."""
