@@ -47,6 +47,7 @@ from lanner.detect.model import CompiledRule, RuleMeta
 from lanner.detect.sigma import values as v
 from lanner.detect.sigma.fields import SOURCE_FIELDS, FieldRef, resolve
 from lanner.detect.sigma.values import Unsupported
+from lanner.detect.sqlexpr import conjuncts, reads_raw
 from lanner.model.event import EVENT_SCHEMA
 
 __all__ = ["Unsupported", "compile_rule", "compile_where", "render"]
@@ -93,23 +94,11 @@ def _conj(parts: list[exp.Expr]) -> exp.Expr:
     return exp.and_(*(exp.paren(p, copy=False) for p in parts), copy=False)
 
 
-def _reads_raw(e: exp.Expr) -> bool:
-    return any(c.name == "raw" and not c.table for c in e.find_all(exp.Column))
-
-
-def _top_conjuncts(e: exp.Expr) -> list[exp.Expr]:
-    while isinstance(e, exp.Paren):
-        e = e.this
-    if isinstance(e, exp.And):
-        return _top_conjuncts(e.this) + _top_conjuncts(e.expression)
-    return [e]
-
-
 def _necessary(node: _Node) -> exp.Expr | None:
     """A raw-free condition every match of `node` satisfies, or None if none is known."""
-    if not _reads_raw(node.expr):
+    if not reads_raw(node.expr):
         return node.expr
-    parts = [c for c in _top_conjuncts(node.expr) if not _reads_raw(c)]
+    parts = [c for c in conjuncts(node.expr) if not reads_raw(c)]
     if node.extra is not None:
         parts.append(node.extra)
     return _conj(parts) if parts else None
