@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lanner.model.event import CLASS_ACCOUNT_CHANGE, CLASS_API_ACTIVITY, CLASS_AUTHENTICATION
-from lanner.normalize.spec import FormatMap, epoch_ms_of, has, in_list
+from lanner.normalize.spec import FormatMap, epoch_ms_of, guarded, has, in_list
 
 # IAM user, credential and MFA lifecycle: OCSF Account Change rather than generic API activity.
 ACCOUNT_CHANGE_EVENTS = (
@@ -34,7 +34,12 @@ _S = "VARCHAR"
 
 CLOUDTRAIL = FormatMap(
     name="aws.cloudtrail",
-    detect=f"{has('eventVersion', 'eventSource')} OR {has('eventSource', 'eventName', 'awsRegion')}",
+    # Exports and forwarders drop fields (eventVersion, awsRegion); an AWS service endpoint as
+    # eventSource next to an eventName is still unmistakably CloudTrail.
+    detect=(
+        f"{has('eventVersion', 'eventSource')} OR {has('eventSource', 'eventName', 'awsRegion')} OR "
+        + guarded(has("eventSource", "eventName"), "json_extract_string(raw, '$.eventSource') LIKE '%.amazonaws.com'")
+    ),
     structure={
         "eventID": _S,
         "eventTime": _S,

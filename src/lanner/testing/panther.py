@@ -139,6 +139,17 @@ def _records(texts: Sequence[str]) -> pa.Table:
     )
 
 
+def _by_raw(outcomes: Sequence[Outcome]) -> dict[str, list[Outcome]]:
+    """Outcomes by the `raw` their event will carry: the record, or the record an envelope wraps."""
+    index: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        index.setdefault(o.text, []).append(o)
+        props = json.loads(o.text).get("properties")
+        if isinstance(props, dict) and isinstance(props.get("log"), str):
+            index.setdefault(props["log"], []).append(o)  # AKS diagnostic records are unwrapped
+    return index
+
+
 def prepare(con: duckdb.DuckDBPyConnection, cases: Sequence[Case]) -> tuple[list[Outcome], pa.Table]:
     """Normalize the cases' events (stamping missing id/time); returns outcomes and the events."""
     logs = [_strip_enrichment(c.log) for c in cases]
@@ -151,17 +162,20 @@ def prepare(con: duckdb.DuckDBPyConnection, cases: Sequence[Case]) -> tuple[list
         if fmt is None or not reason.startswith(("missing uid", "missing or unparseable time")):
             continue
         log = json.loads(o.text)
+        # AKS diagnostic records carry the audit event as a JSON string: stamp the inner event.
+        inner = log.get("properties", {}).get("log") if isinstance(log.get("properties"), dict) else None
+        target = json.loads(inner) if isinstance(inner, str) and inner.startswith("{") else log
         filled = []
-        if "uid" in fmt.required and _set_path(log, fmt.required["uid"], f"panther-dev-{o.case.index}"):
+        if "uid" in fmt.required and _set_path(target, fmt.required["uid"], f"panther-dev-{o.case.index}"):
             filled.append(fmt.required["uid"])
-        if "time" in fmt.required and _set_path(log, fmt.required["time"], _PLACEHOLDER_TIME):
+        if "time" in fmt.required and _set_path(target, fmt.required["time"], _PLACEHOLDER_TIME):
             filled.append(fmt.required["time"])
+        if target is not log:
+            log["properties"]["log"] = json.dumps(target, separators=(",", ":"))
         if filled:
             o.text, o.filled = json.dumps(log, separators=(",", ":")), tuple(filled)
     result = normalize_batch(con, _records([o.text for o in outcomes]))
-    by_text: dict[str, list[Outcome]] = {}
-    for o in outcomes:
-        by_text.setdefault(o.text, []).append(o)
+    by_text = _by_raw(outcomes)
     for raw, source in zip(result.events["raw"].to_pylist(), result.events["source"].to_pylist(), strict=True):
         for o in by_text.get(raw, []):
             o.source = source
@@ -180,9 +194,7 @@ def evaluate(ruleset: RuleSet, cases: Sequence[Case], con: duckdb.DuckDBPyConnec
         by_type.setdefault(c.log_type, []).append(c)
     for log_type, group in sorted(by_type.items()):
         outcomes, events = prepare(con, group)
-        by_text: dict[str, list[Outcome]] = {}
-        for o in outcomes:
-            by_text.setdefault(o.text, []).append(o)
+        by_text = _by_raw(outcomes)
         con.register("panther_events", events)
         hits: dict[int, set[str]] = {}
         for m in detect(con, "panther_events", single):
