@@ -118,7 +118,8 @@ def _set_path(record: dict[str, Any], dotted: str, value: Any) -> bool:
     """Set `dotted` in `record` unless an intermediate value is not an object; True if set."""
     node = record
     *parents, last = dotted.split(".")
-    if record and all(k == k.lower() for k in record) and dotted != dotted.lower():
+    top = parents[0] if parents else last
+    if record and all(k == k.lower() for k in record) and top != top.lower():
         # Panther lower-cases some providers' keys (Microsoft 365); follow the record's casing.
         parents, last = [p.lower() for p in parents], last.lower()
     for key in parents:
