@@ -56,8 +56,8 @@ def test_sigmahq_counts_and_sql_runs() -> None:
     assert Counter(r.sources for r in rs.rules) == EXPECTED_SOURCES
     assert Counter(reason for _, reason in rs.unsupported) == EXPECTED_UNSUPPORTED
     assert len(rs.rules) + len(rs.unsupported) == 498
-    # 100 rules constrain the operation, so the engine prefilters them on the operation column.
-    assert sum(1 for r in rs.rules if r.operations) == 100
+    # 163 rules constrain the operation, so the engine prefilters them on the operation column.
+    assert sum(1 for r in rs.rules if r.operations) == 163
     con = duckdb.connect()
     con.register("empty", pa.Table.from_pylist([], schema=EVENT_SCHEMA))
     con.execute("CREATE TABLE events AS SELECT * FROM empty")

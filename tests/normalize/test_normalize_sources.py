@@ -61,6 +61,12 @@ def test_every_sample_normalizes_and_nothing_is_lost() -> None:
         "runtime.process": 2,
         "runtime.file": 2,
         "runtime.network": 2,
+        "okta.system": 3,
+        "github.audit": 3,
+        "gworkspace.audit": 4,
+        "m365.audit": 3,
+        "azure.signin": 2,
+        "azure.audit": 2,
     }
     reasons = sorted((Path(q["file"]).name, q["position"], q["reason"].split(" (")[0]) for q in result.quarantine.to_pylist())
     assert reasons == [

@@ -9,17 +9,16 @@ asks `field_sql(sources, field)` for the rendered SQL.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
 
 from lanner.detect.sigma.fields import aws, azure, gcp, kubernetes, linux, saas
-from lanner.detect.sigma.fields.spec import LogsourceBinding, SourceFields
+from lanner.detect.sigma.fields.spec import LogsourceBinding, SourceFields, json_path
 from lanner.model.event import EVENT_SCHEMA
 
-__all__ = ["FieldRef", "bind_logsource", "field_sql", "resolve", "BINDINGS", "SOURCE_FIELDS"]
+__all__ = ["FieldRef", "bind_logsource", "field_sql", "json_path", "resolve", "BINDINGS", "SOURCE_FIELDS"]
 
 _PROVIDERS = (aws, azure, gcp, kubernetes, linux, saas)
 
@@ -34,7 +33,6 @@ _NOT_INGESTED_PRODUCTS = {
 
 _STRING_COLUMNS = {f.name for f in EVENT_SCHEMA if f.type == "string"}
 _OTHER_COLUMNS = {f.name for f in EVENT_SCHEMA} - _STRING_COLUMNS
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -68,19 +66,6 @@ def bind_logsource(product: str | None, service: str | None, category: str | Non
     return f"log source {desc}: no Lanner source for this log source"
 
 
-def json_path(dotted: str) -> str:
-    """Sigma dotted field name -> JSONPath; keys with special characters are quoted."""
-    parts = []
-    for key in dotted.split("."):
-        if key == "[*]":
-            parts.append("[*]")
-        elif _PLAIN_KEY.match(key):
-            parts.append("." + key)
-        else:
-            parts.append('."' + key.replace('"', '\\"') + '"')
-    return "$" + "".join(parts).replace(".[*]", "[*]")
-
-
 def _raw_ref(dotted: str) -> FieldRef:
     path = json_path(dotted)
     if "[*]" in path:
@@ -111,6 +96,8 @@ def _resolve_one(source: str, name: str) -> FieldRef:
     if target.startswith("sql:"):
         sql = target.removeprefix("sql:")
         return FieldRef("json", sqlglot.parse_one(sql, read="duckdb"), path=None)
+    if target.startswith("list:"):
+        return FieldRef("list", sqlglot.parse_one(target.removeprefix("list:"), read="duckdb"), path=None)
     return _raw_ref(target)
 
 

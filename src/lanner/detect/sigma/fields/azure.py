@@ -33,6 +33,10 @@ _ACTIVITY = {
 }
 
 _SIGNIN = {
+    # Exact copies in the normalizer (normalize/entra_id.py): operation = operationName,
+    # user_agent = properties.userAgent.
+    "operationName": "column:operation",
+    "properties.userAgent": "column:user_agent",
     "ResultType": "resultType",
     "ResultDescription": "resultDescription",
     "AuthenticationRequirement": "properties.authenticationRequirement",
@@ -46,16 +50,34 @@ _SIGNIN = {
     "RiskState": "properties.riskState",
     "Status": "properties.status",
     "Username": "properties.userPrincipalName",
-    "userAgent": "properties.userAgent",
+    "userAgent": "column:user_agent",
     "ActivityDetails": "properties.activityDetails",
+    "UserPrincipalName": "properties.userPrincipalName",
+    "AppDisplayName": "properties.appDisplayName",
+    "AppId": "properties.appId",
+    "IPAddress": "properties.ipAddress",
+    "RiskLevelDuringSignIn": "properties.riskLevelDuringSignIn",
+    "RiskLevelAggregated": "properties.riskLevelAggregated",
+    "AuthenticationProtocol": "properties.authenticationProtocol",
+    "ErrorCode": "properties.status.errorCode",
+    "authenticationDetails.authenticationMethod": "properties.authenticationDetails.[*].authenticationMethod",
+    "properties.authenticationDetails.authenticationMethod": "properties.authenticationDetails.[*].authenticationMethod",
+    "properties.mfaDetail.authMethod": "properties.mfaDetail.authMethod",
 }
 
 _AUDIT = {
+    # Exact copies in the normalizer (normalize/entra_id.py): operation = operationName,
+    # service = properties.loggedByService.
+    "operationName": "column:operation",
+    "properties.loggedByService": "column:service",
+    # SigmaHQ's Entra audit rules name the activity `properties.message` (the Log Analytics
+    # OperationName / activityDisplayName).
+    "properties.message": "sql:coalesce(json_extract_string(raw, '$.properties.activityDisplayName'), json_extract_string(raw, '$.operationName'))",
     "ActivityDisplayName": "properties.activityDisplayName",
     "ActivityType": "properties.activityType",
     "Category": "category",
-    "OperationName": "operationName",
-    "LoggedByService": "properties.loggedByService",
+    "OperationName": "column:operation",
+    "LoggedByService": "column:service",
     "Status": "properties.result",
     "Initiatedby": "properties.initiatedBy",
     "Target": "properties.targetResources.[*].displayName",
@@ -64,6 +86,16 @@ _AUDIT = {
     "TargetResources.ModifiedProperties.NewValue": "properties.targetResources.[*].modifiedProperties.[*].newValue",
     "TargetResources.modifiedProperties": "properties.targetResources.[*].modifiedProperties",
     "targetResources.type": "properties.targetResources.[*].type",
+    # targetResources is a list (of objects holding lists): every element is tested.
+    "properties.targetResources.type": "properties.targetResources.[*].type",
+    "properties.targetResources.displayName": "properties.targetResources.[*].displayName",
+    "properties.targetResources.userPrincipalName": "properties.targetResources.[*].userPrincipalName",
+    "properties.targetResources.id": "properties.targetResources.[*].id",
+    "properties.targetResources.modifiedProperties.displayName": "properties.targetResources.[*].modifiedProperties.[*].displayName",
+    "properties.targetResources.modifiedProperties.newValue": "properties.targetResources.[*].modifiedProperties.[*].newValue",
+    "properties.targetResources.modifiedProperties.oldValue": "properties.targetResources.[*].modifiedProperties.[*].oldValue",
+    "properties.additionalDetails.key": "properties.additionalDetails.[*].key",
+    "properties.additionalDetails.value": "properties.additionalDetails.[*].value",
     "ConsentContext.IsAdminConsent": "properties.consentContext.isAdminConsent",
     "additionalDetails.additionalInfo": "properties.additionalDetails.[*].value",
     "failure_status_reason": "properties.statusReason",
