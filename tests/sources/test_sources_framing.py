@@ -205,3 +205,20 @@ def test_utf8_bom_is_not_part_of_the_first_record(tmp_path: Path) -> None:
     path.write_bytes(b'\xef\xbb\xbf{"a":1}\n{"b":2}\n')
     records, _, _ = frame_all(path)
     assert [r["raw"] for r in records] == ['{"a":1}', '{"b":2}']
+
+
+def test_workspace_reports_page_is_framed_into_its_activities(tmp_path: Path) -> None:
+    page = {
+        "kind": "admin#reports#activities",
+        "etag": '"x"',
+        "items": [
+            {"kind": "admin#reports#activity", "id": {"time": "2026-11-28T10:00:00Z", "uniqueQualifier": str(i),
+             "applicationName": "admin", "customerId": "C0"}, "events": [{"name": "ASSIGN_ROLE"}]}
+            for i in range(3)
+        ],
+    }
+    path = tmp_path / "activities.json"
+    path.write_text(json.dumps(page))
+    records, bad, _ = frame_all(path)
+    assert [json.loads(r["raw"])["id"]["uniqueQualifier"] for r in records] == ["0", "1", "2"]
+    assert bad == []

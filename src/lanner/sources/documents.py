@@ -27,7 +27,8 @@ def envelope_items(doc: Any) -> tuple[str, list[Any]] | None:
     """If `doc` is a provider envelope, return (envelope name, its records); else None.
 
     CloudTrail S3 delivery uses `Records`, Azure diagnostic exports `records`, and the
-    Kubernetes API returns lists as `{"kind": "EventList", "items": [...]}`.
+    Kubernetes API returns lists as `{"kind": "EventList", "items": [...]}` (Google Workspace
+    Reports API pages likewise).
     """
     if not isinstance(doc, dict):
         return None
@@ -37,7 +38,8 @@ def envelope_items(doc: Any) -> tuple[str, list[Any]] | None:
             return key, items
     kind = doc.get("kind")
     items = doc.get("items")
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+    # Google's Admin SDK pages the same way: `{"kind": "admin#reports#activities", "items": [...]}`.
+    if isinstance(kind, str) and (kind.endswith("List") or kind == "admin#reports#activities") and isinstance(items, list):
         return kind, items
     return None
 
