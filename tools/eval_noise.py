@@ -31,7 +31,7 @@ BUDGET_PER_100K = 1.0
 
 
 def _count(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, skip_keys: frozenset[str] = frozenset()) -> tuple[int, collections.Counter[str]]:
-    n = con.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
+    n = con.execute("SELECT count(*) FROM events").fetchall()[0][0]  # fetchone would leave the result open
     per_rule: collections.Counter[str] = collections.Counter()
     for m in detect(con, "events", ruleset):
         if skip_keys and any(event_key(e["raw"]) in skip_keys for e in m.events):

@@ -32,6 +32,7 @@ _NAME = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
 _OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 _S = "VARCHAR"
 _CLAIMS = "r.identity.claims"
+_CLAIM = "r.identity.claim"
 
 AZURE_ACTIVITY = FormatMap(
     name="azure.activity",
@@ -51,7 +52,13 @@ AZURE_ACTIVITY = FormatMap(
         "eventDataId": _S,
         "caller": _S,
         "location": _S,
-        "identity": {"claims": {_UPN: _S, _NAME: _S, _OID: _S, "appid": _S, "idtyp": _S}},
+        # Activity records name the caller in `claims`; Key Vault AuditEvent resource logs in
+        # `claim` (singular) and Storage resource logs in `requester`.
+        "identity": {
+            "claims": {_UPN: _S, _NAME: _S, _OID: _S, "appid": _S, "idtyp": _S},
+            "claim": {_UPN: _S, _OID: _S, "appid": _S},
+            "requester": {"upn": _S, "objectId": _S, "appId": _S},
+        },
         "properties": {"eventDataId": _S, "statusCode": _S, "caller": _S},
     },
     columns={
@@ -70,15 +77,21 @@ AZURE_ACTIVITY = FormatMap(
         "account": "nullif(lower(regexp_extract(r.resourceId, '(?i)/subscriptions/([^/]+)', 1)), '')",
         "region": "r.location",
         "actor_id": (
-            f'coalesce({_CLAIMS}."{_UPN}", r.caller, r.properties.caller, {_CLAIMS}.appid, {_CLAIMS}."{_OID}")'
+            f'coalesce({_CLAIMS}."{_UPN}", r.caller, r.properties.caller, {_CLAIMS}.appid, {_CLAIMS}."{_OID}", '
+            f'{_CLAIM}."{_UPN}", r.identity.requester.upn, {_CLAIM}.appid, r.identity.requester.appId, '
+            f'{_CLAIM}."{_OID}", r.identity.requester.objectId)'
         ),
-        "actor_name": f'coalesce({_CLAIMS}."{_NAME}", {_CLAIMS}."{_UPN}", r.caller, r.properties.caller, {_CLAIMS}.appid)',
+        "actor_name": (
+            f'coalesce({_CLAIMS}."{_NAME}", {_CLAIMS}."{_UPN}", r.caller, r.properties.caller, {_CLAIMS}.appid, '
+            f'{_CLAIM}."{_UPN}", r.identity.requester.upn, {_CLAIM}.appid, r.identity.requester.appId)'
+        ),
         "actor_type": (
             f"CASE WHEN {_CLAIMS}.idtyp = 'app' OR ({_CLAIMS}.\"{_UPN}\" IS NULL AND {_CLAIMS}.appid IS NOT NULL) "
             f"THEN 'ServicePrincipal' WHEN coalesce({_CLAIMS}.\"{_UPN}\", r.caller, r.properties.caller) IS NOT NULL "
             "THEN 'User' END"
         ),
-        "src_ip": "r.callerIpAddress",
+        # Storage resource logs write "ip:port"; keep the address only (IPv6 has no such suffix).
+        "src_ip": r"regexp_replace(r.callerIpAddress, '^(\d+\.\d+\.\d+\.\d+):\d+$', '\1')",
         # The resource provider, e.g. "Microsoft.Compute" from "Microsoft.Compute/virtualMachines/write".
         "service": "nullif(split_part(r.operationName, '/', 1), '')",
         "operation": "r.operationName",

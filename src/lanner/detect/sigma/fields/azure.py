@@ -27,7 +27,8 @@ _ACTIVITY = {
     "ResourceId": "resourceId",
     "ActivityStatusValue": "resultType",
     "ActivitySubstatusValue": "resultSignature",
-    "Caller": "identity.claims.name",
+    # SigmaHQ means the UPN or app id of whoever made the call, which is what actor_id holds.
+    "Caller": "column:actor_id",
     "CallerIpAddress": "callerIpAddress",
     "Level": "level",
 }
