@@ -6,7 +6,8 @@
 
 Prints, per log type: positives with a finding / positives, negatives with a finding /
 negatives, how many events normalized and how many needed a placeholder id/time. `--misses`
-lists positives without a finding and negatives with one (with the Lanner rules that fired).
+lists positives without a finding and negatives with one (with the Lanner rules that fired). "Uncontested" negatives leave out the events that
+another Panther test labels positive (same log_hash); those are marked NOISE*.
 """
 
 from __future__ import annotations
@@ -38,14 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     cases = load_cases(args.dataset, args.log_type or list(INGESTED))
     scores = evaluate(ruleset, cases)
     print(f"{len(ruleset.rules)} rules, {len(ruleset.correlations)} correlations (not scored here)")
-    print(f"{'log type':42} {'positives hit':>16} {'negatives hit':>16} {'normalized':>11} {'stamped':>8}")
+    print(f"{'log type':42} {'positives hit':>16} {'negatives hit':>16} {'uncontested':>16} {'normalized':>11} {'stamped':>8}")
     rows = {}
     for lt, s in scores.items():
-        (ph, pn), (nh, nn) = s.positives, s.negatives
+        (ph, pn), (nh, nn), (uh, un) = s.positives, s.negatives, s.uncontested_negatives
         rows[lt] = {"positives": pn, "positives_hit": ph, "negatives": nn, "negatives_hit": nh,
+                    "uncontested_negatives": un, "uncontested_negatives_hit": uh,
                     "events": len(s.outcomes), "normalized": s.normalized, "stamped": s.filled}
         print(f"{lt:42} {ph:>4}/{pn:<4} {ph / pn if pn else 0:>6.0%} {nh:>4}/{nn:<4} {nh / nn if nn else 0:>6.0%}"
-              f" {s.normalized:>5}/{len(s.outcomes):<5} {s.filled:>8}")
+              f" {uh:>4}/{un:<4} {uh / un if un else 0:>6.0%} {s.normalized:>5}/{len(s.outcomes):<5} {s.filled:>8}")
         if args.misses:
             for o in s.outcomes:
                 if o.case.expected and not o.rules:
@@ -53,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"    MISS  line {o.case.index:<5} {o.case.rule_id:55} {describe(o.case)}{why}")
             for o in s.outcomes:
                 if not o.case.expected and o.rules:
-                    print(f"    NOISE line {o.case.index:<5} {o.case.rule_id:55} {describe(o.case)} <- {', '.join(o.rules)}")
+                    tag = "NOISE*" if o.case.contested else "NOISE "
+                    print(f"    {tag}line {o.case.index:<5} {o.case.rule_id:55} {describe(o.case)} <- {', '.join(o.rules)}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0
