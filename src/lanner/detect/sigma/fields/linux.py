@@ -27,6 +27,9 @@ _PROCESS = {
     "PodName": "column:pod",
     "Namespace": "column:namespace",
     "Hostname": "column:host",
+    # What the sensor saw happen (exec, open, write, truncate, delete, connect, accept...), as the
+    # normalizers name it for every sensor, so file rules need not read one sensor's kprobe args.
+    "Operation": "column:operation",
     # Not typed columns: read from the sensor's record (Tetragon process_exec layout).
     "CurrentDirectory": "process_exec.process.cwd",
     "LogonId": "process_exec.process.auid",
