@@ -275,9 +275,13 @@ def _is_null(ref: FieldRef) -> exp.Expr:
 
 
 def _any(lst: exp.Expr, pred: v.Pred) -> exp.Expr:
+    # Builders copy their arguments by default; only `lst` may be shared (a field reference
+    # used twice in a rule), so copy it once and build the rest in place: compiling the pack
+    # spent most of its time in those copies.
     elem = exp.column("e")
     lam = exp.Lambda(this=pred(elem), expressions=[exp.to_identifier("e")])
-    return _null_safe(exp.GT(this=exp.func("len", exp.func("list_filter", lst, lam)), expression=exp.Literal.number(0)))
+    filtered = exp.func("list_filter", lst.copy(), lam, copy=False)
+    return _null_safe(exp.GT(this=exp.func("len", filtered, copy=False), expression=exp.Literal.number(0)))
 
 
 def _apply(ref: FieldRef, pred: v.Pred) -> exp.Expr:
@@ -290,10 +294,11 @@ def _apply(ref: FieldRef, pred: v.Pred) -> exp.Expr:
         return scalar
     # Only rows whose value text starts with '[' pay for the second JSON parse.
     is_array = exp.and_(
-        exp.func("starts_with", ref.expr.copy(), v.lit("[")),
-        exp.EQ(this=exp.func("json_type", exp.column("raw"), v.lit(ref.path)), expression=v.lit("ARRAY")),
+        exp.func("starts_with", ref.expr.copy(), v.lit("["), copy=False),
+        exp.EQ(this=exp.func("json_type", exp.column("raw"), v.lit(ref.path), copy=False), expression=v.lit("ARRAY")),
+        copy=False,
     )
-    elems = exp.func("json_extract_string", exp.column("raw"), v.lit(ref.path + "[*]"), dialect="duckdb")
+    elems = exp.func("json_extract_string", exp.column("raw"), v.lit(ref.path + "[*]"), dialect="duckdb", copy=False)
     return exp.Case(ifs=[exp.If(this=is_array, true=_any(elems, pred))], default=scalar)
 
 

@@ -74,7 +74,7 @@ def _raw_ref(dotted: str) -> FieldRef:
 
 
 def _json_extract(path: str) -> exp.Expr:
-    return exp.func("json_extract_string", exp.column("raw"), exp.Literal.string(path), dialect="duckdb")
+    return exp.func("json_extract_string", exp.column("raw"), exp.Literal.string(path), dialect="duckdb", copy=False)
 
 
 def _column_ref(col: str) -> FieldRef:
