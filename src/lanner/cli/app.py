@@ -202,6 +202,7 @@ def rules_list(
             "title": meta.title,
             "level": meta.level,
             "status": meta.status,
+            "version": meta.version,
             "kind": kind,
             "sources": sorted({s for b in bases for s in b.sources}),
             "tags": list(meta.tags),
@@ -252,6 +253,127 @@ def rules_validate(
     )
     if ruleset.errors or tag_problems:
         raise typer.Exit(EXIT_ERROR)
+
+
+RulePathsArg = Annotated[
+    list[Path] | None, typer.Argument(help="Rule folders or rule.yml files (default: the bundled pack).")
+]
+
+
+@rules_app.command("test")
+def rules_test(
+    paths: RulePathsArg = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json")] = "table",
+) -> None:
+    """Run every rule folder's examples: tests/positive_*.json must trigger the rule, negative_*.json must not.
+
+    Exit 1 when an example fails, is quarantined, or a rule lacks a positive or a negative example.
+    """
+    import time
+
+    from lanner.detect.pack.examples import run_examples
+    from lanner.detect.pack.folders import rule_folders
+    from lanner.paths import BUNDLED_RULES_DIR
+
+    if fmt not in ("table", "json"):
+        raise fail(f"unknown --format {fmt!r}; use table or json", 2)
+    folders = rule_folders(paths or [BUNDLED_RULES_DIR])
+    if not folders:
+        raise fail("no rule folders (<name>/rule.yml) found under the given paths")
+    started = time.perf_counter()
+    report = run_examples(folders)
+    seconds = time.perf_counter() - started
+    if fmt == "json":
+        render.write_stream([{**report.to_dict(), "seconds": round(seconds, 2)}], "json", sys.stdout.buffer)
+    else:
+        for failure in report.failures:
+            out.print(failure.line(), highlight=False, soft_wrap=True, markup=False)
+        failed = len({f.name for f in report.failures})
+        status = "[green]ok[/]" if report.ok else f"[bold red]{len(report.failures)} failures[/]"
+        out.print(
+            f"{report.rules} rules, {report.examples} examples, {failed} rules failing: {status} ({seconds:.1f} s)",
+            highlight=False,
+        )
+    if not report.ok:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@rules_app.command("lock")
+def rules_lock(
+    check: Annotated[bool, typer.Option("--check", help="Only compare the rules with the lock; exit 1 if they differ.")] = False,
+    rules_dir: Annotated[Path | None, typer.Option("--rules-dir", help="Rule pack (default: the bundled pack).")] = None,
+    lock_file: Annotated[
+        Path | None, typer.Option("--lock-file", help="Lock file (default: rules.lock beside the rule pack).")
+    ] = None,
+) -> None:
+    """Record each rule's id, version and content hash in content/rules.lock.
+
+    A rule whose content changed must get a higher `lanner.version` first; new rules are added and
+    removed rules dropped. With --check nothing is written: any difference is an error.
+    """
+    from lanner.detect.pack import lock
+    from lanner.detect.pack.folders import display, rule_folders
+    from lanner.paths import BUNDLED_RULES_DIR
+
+    root = rules_dir or BUNDLED_RULES_DIR
+    target = lock_file or root.parent / "rules.lock"
+    entries = lock.current_entries(rule_folders([root]))
+    locked = lock.read_lock(target)
+    if check:
+        problems = lock.check(entries, locked)
+        for p in problems:
+            err.print(f"[bold red]error:[/] {p.line()}", highlight=False, soft_wrap=True)
+        if problems:
+            raise typer.Exit(EXIT_ERROR)
+        out.print(f"{display(target)}: {len(entries)} rules match the lock", highlight=False)
+        return
+    result = lock.update(entries, locked)
+    if result.refused:
+        for p in result.refused:
+            err.print(f"[bold red]error:[/] {p.line()}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR)
+    if result.added or result.updated or result.removed or not target.exists():
+        lock.write_lock(target, result.lock)
+    unchanged = len(result.lock) - len(result.added) - len(result.updated)
+    out.print(
+        f"{display(target)}: {len(result.added)} added, {len(result.updated)} updated, "
+        f"{len(result.removed)} removed, {unchanged} unchanged",
+        highlight=False,
+    )
+
+
+@rules_app.command("coverage")
+def rules_coverage(
+    paths: RulePathsArg = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report here.")] = None,
+    svg: Annotated[Path | None, typer.Option("--svg", help="Also write the technique matrix as SVG here.")] = None,
+    all_rules: Annotated[bool, typer.Option("--all", help="Count experimental rules too (default: stable and test).")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json")] = "table",
+) -> None:
+    """ATT&CK v19 coverage by tactic, technique and platform (stable and test rules unless --all)."""
+    from lanner.detect.attack import load_attack
+    from lanner.detect.pack import coverage
+    from lanner.detect.sigma import load_rules
+    from lanner.paths import BUNDLED_RULES_DIR
+
+    if fmt not in ("table", "json"):
+        raise fail(f"unknown --format {fmt!r}; use table or json", 2)
+    ruleset = load_rules(paths or [BUNDLED_RULES_DIR])
+    report_rule_problems(ruleset, verbose=False)
+    statuses = None if all_rules else coverage.COUNTED_STATUSES
+    cov = coverage.compute(coverage.finding_rules(ruleset), load_attack(), statuses=statuses)
+    if fmt == "json":
+        render.write_stream([cov.to_dict()], "json", sys.stdout.buffer)
+    else:
+        for view in render.coverage_view(cov):
+            out.print(view)
+    for target, text in ((html, coverage.html), (svg, coverage.svg)):
+        if target is not None:
+            try:
+                target.write_text(text(cov), encoding="utf-8")
+            except OSError as exc:
+                raise fail(f"cannot write {target}: {exc.strerror}") from exc
+            err.print(f"wrote {target}", highlight=False)
 
 
 def find_line_in_file(path: str, needle: str) -> int | None:

@@ -98,3 +98,82 @@ def print_table(console: Console, findings: list[dict[str, Any]], *, limit: int)
     console.print(findings_table(findings, limit=limit))
     if len(findings) > limit:
         console.print(f"… {len(findings) - limit} more findings; use --limit or --output jsonl to see all.")
+
+
+# Rich styles for the coverage heatmap, by rule count (1, 2-3, 4-6, 7+), as in pack.coverage.shade.
+_HEAT = ((7, "bold white on dark_green"), (4, "black on green3"), (2, "black on pale_green3"), (1, "black on honeydew2"))
+
+
+def heat(count: int) -> str:
+    for low, style in _HEAT:
+        if count >= low:
+            return style
+    return "dim"
+
+
+# Two short lines per tactic so fifteen kill-chain columns fit a 160-column terminal.
+_TACTIC_LABEL = {
+    "reconnaissance": "Recon",
+    "resource-development": "Resource\nDevelop.",
+    "initial-access": "Initial\nAccess",
+    "execution": "Execution",
+    "persistence": "Persist.",
+    "privilege-escalation": "Privilege\nEscal.",
+    "stealth": "Stealth",
+    "defense-impairment": "Defense\nImpair.",
+    "credential-access": "Cred.\nAccess",
+    "discovery": "Discovery",
+    "lateral-movement": "Lateral\nMovement",
+    "collection": "Collect.",
+    "command-and-control": "Command &\nControl",
+    "exfiltration": "Exfiltr.",
+    "impact": "Impact",
+}
+
+
+def coverage_view(cov: Any) -> list[Any]:
+    """Terminal rendering of `lanner.detect.pack.coverage.Coverage`: heatmap, platform grid, totals."""
+    from rich import box
+    from rich.text import Text
+
+    tactics = cov.tactics
+    columns = [cov.covered(t.short_name) for t in tactics]
+    matrix = Table(
+        title=f"ATT&CK v{cov.attack_version}: techniques covered, with rule counts",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1, 0, 0),
+        pad_edge=False,
+    )
+    for t, ids in zip(tactics, columns, strict=True):
+        label = _TACTIC_LABEL.get(t.short_name, t.name)
+        matrix.add_column(f"{label}\n{len(ids)}/{len(cov.matrix.get(t.short_name, []))}", no_wrap=True, min_width=8)
+    for i in range(max((len(c) for c in columns), default=0)):
+        row: list[Any] = []
+        for t, ids in zip(tactics, columns, strict=True):
+            if i < len(ids):
+                n = cov.count(t.short_name, ids[i])
+                row.append(Text(f"{ids[i]} {n}".ljust(8), style=heat(n)))
+            else:
+                row.append("")
+        matrix.add_row(*row)
+
+    grid = Table(title="Rules by tactic and ATT&CK platform", box=box.SIMPLE_HEAD)
+    grid.add_column("tactic", no_wrap=True)
+    platforms = cov.platforms
+    for p in platforms:
+        grid.add_column(p, justify="right")
+    for t in tactics:
+        cells = [Text(str(n) if (n := cov.platform_tactic(p, t.short_name)) else "", style=heat(n)) for p in platforms]
+        grid.add_row(t.name, *cells)
+    grid.add_row(Text("all rules", style="bold"), *(Text(str(cov.platform_rules(p)), style="bold") for p in platforms))
+
+    covered, total = len(cov.covered_techniques), len(cov.techniques_in_covered_tactics)
+    totals = Text(
+        f"{len(cov.rules)} rules; {covered} techniques covered of {total} in the "
+        f"{len(cov.covered_tactics)} tactics covered (ATT&CK v{cov.attack_version})"
+    )
+    untagged = cov.untagged()
+    views: list[Any] = [matrix, grid, totals]
+    if untagged:
+        views.append(Text(f"{len(untagged)} rules with no ATT&CK technique: {', '.join(untagged)}", style="yellow"))
+    return views

@@ -29,6 +29,7 @@ class RuleMeta:
     falsepositives: tuple[str, ...] = ()
     logsource: dict[str, str] = field(default_factory=dict)  # product/service/category as written
     extra: dict[str, Any] = field(default_factory=dict)  # custom keys (e.g. `lanner:` triage guidance)
+    version: int | None = None  # `lanner: {version: N}`: bumped whenever the rule's content changes
 
 
 @dataclass(frozen=True)
