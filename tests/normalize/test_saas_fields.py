@@ -183,3 +183,28 @@ def test_entra_audit_fields(tmp_path: Path) -> None:
         "    properties.result: success\n    properties.initiatedBy.user.userPrincipalName|endswith: '@example.com'\n  condition: sel"
     )
     assert matches(tmp_path, ls, det, events) == ["Directory_5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b_TQ2WR_21457655"]
+
+
+def _set_mailbox(uid: str, user: str, forward: str | None, identity: str | None = None) -> dict[str, Any]:
+    params = [{"Name": "Identity", "Value": identity or user}]
+    if forward is not None:
+        params.append({"Name": "ForwardingSmtpAddress", "Value": forward})
+    return {"Id": uid, "CreationTime": "2026-11-20T15:04:05", "Workload": "Exchange", "Operation": "Set-Mailbox",
+            "RecordType": 1, "ResultStatus": "True", "UserId": user, "Parameters": params}
+
+
+def test_m365_forwards_outside_owner_domain(tmp_path: Path) -> None:
+    records = [
+        _set_mailbox("out", "ana@contoso.com", "smtp:ana@gmail.com"),
+        _set_mailbox("same", "ana@contoso.com", "smtp:payroll@contoso.com"),
+        _set_mailbox("sub", "ana@contoso.com", "SMTP:archive@eu.contoso.com"),
+        # A look-alike domain is outside: the suffix test is on a label boundary.
+        _set_mailbox("lookalike", "ana@contoso.com", "smtp:ana@notcontoso.com"),
+        # An admin sets forwarding on someone else's mailbox: the target mailbox's domain counts.
+        _set_mailbox("admin", "admin@contoso.onmicrosoft.com", "smtp:x@fabrikam.com", identity="bo@fabrikam.com"),
+        _set_mailbox("none", "ana@contoso.com", None),
+    ]
+    outside = matches(tmp_path, "{product: m365, service: audit}", "  s:\n    ForwardsOutsideOwnerDomain: 'true'\n  condition: s", records)
+    inside = matches(tmp_path, "{product: m365, service: audit}", "  s:\n    ForwardsOutsideOwnerDomain: 'false'\n  condition: s", records)
+    assert outside == ["lookalike", "out"]
+    assert inside == ["admin", "same", "sub"]

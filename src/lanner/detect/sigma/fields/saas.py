@@ -36,6 +36,37 @@ def _m365_named(array: str, value: str) -> Callable[[str], str]:
     return target
 
 
+def _forwards_outside_owner_domain() -> str:
+    """'true' when a forwarding/redirect address of the record leaves the mailbox owner's domain.
+
+    Sigma cannot compare the domain parts of two fields, and "forwarding to outside" is what
+    makes mailbox forwarding an exfiltration path. Internal means the destination's domain is
+    the domain, or a sub-domain, of the acting user, the target mailbox (Identity) or Mailbox.
+    NULL when the record names no forwarding address (e.g. ForwardingAddress, a recipient object).
+    """
+    param = _m365_named("Parameters", "Value")
+
+    def p(name: str) -> str:
+        return param(name).removeprefix("sql:")
+
+    user = "coalesce(json_extract_string(raw, '$.UserId'), json_extract_string(raw, '$.userid'))"
+    dests = (
+        "list_distinct(list_transform(regexp_extract_all(lower(concat_ws(';', "
+        f"{p('ForwardingSmtpAddress')}, {p('ForwardTo')}, {p('ForwardAsAttachmentTo')}, {p('RedirectTo')})), "
+        "'@([a-z0-9.-]+[a-z0-9])'), x -> substr(x, 2)))"
+    )
+    owners = (
+        "list_filter(["
+        + ", ".join(f"nullif(lower(regexp_extract({e}, '@([A-Za-z0-9.-]+)$', 1)), '')" for e in (user, p("Identity"), p("Mailbox")))
+        + "], o -> o IS NOT NULL)"
+    )
+    outside = (
+        f"len(list_filter({dests}, d -> NOT coalesce(list_bool_or(list_transform({owners}, "
+        "o -> d = o OR ends_with(d, '.' || o))), false))) > 0"
+    )
+    return f"sql:CASE WHEN len({dests}) = 0 THEN NULL ELSE CAST({outside} AS VARCHAR) END"
+
+
 _M365 = {
     # Exact: operation = coalesce(Operation, operation), service = coalesce(Workload, workload),
     # uid = coalesce(Id, id) (normalize/m365_audit.py).
@@ -46,6 +77,8 @@ _M365 = {
     "eventSource": "column:service",
     "eventName": "column:operation",
     "status": "sql:coalesce(json_extract_string(raw, '$.ResultStatus'), json_extract_string(raw, '$.resultstatus'))",
+    # Lanner's own (not in Microsoft's schema): does forwarding leave the owner's domain?
+    "ForwardsOutsideOwnerDomain": _forwards_outside_owner_domain(),
 }
 
 _OKTA = {
