@@ -46,6 +46,18 @@ Semantics (T = timespan; all windows are inclusive at both ends):
   ones are more than T apart; each piece is one hit. first_time is therefore the start of the
   earliest firing window, and one burst gives one hit, not one per event.
 
+Chaining (a correlation listing another correlation in `rules`): supported for temporal and
+temporal_ordered over event_count/value_count correlations whose condition is gte/gt (next to
+base rules). Each firing episode of the inner correlation is one event of the outer one, at the
+time its condition was first met (the earliest event of the episode whose trailing window meets
+it: for "3 denials in 10m", the third denial), carrying the inner group-by values. The outer
+group-by names (or aliases) must be group-by fields of the inner correlation. The outer
+timespan is measured from that moment; inner and outer windows are exact as above. A hit's
+events are the outer events plus every event of the inner episodes it used (each event once),
+so `first_time` may be the inner episode's first event. Other shapes (event_count over a
+correlation, chaining a temporal correlation, lte/lt/eq/neq inner conditions) raise
+`Unsupported`.
+
 The result is evaluated over the events given: in micro-batches, an episode cut by a batch
 boundary is reported per batch unless the batch carries a timespan of overlap.
 """
@@ -71,9 +83,10 @@ from sigma.correlations import (
 
 from lanner.detect.correlation_sql import MAX_EVENT_UIDS, Branch, Plan, render
 from lanner.detect.model import CompiledCorrelation, CompiledRule, Match, RuleMeta
+from lanner.detect.sigma.values import Unsupported
 from lanner.errors import Location, RuleError
 
-__all__ = ["MAX_EVENT_UIDS", "RESULT_COLUMNS", "compile_correlation", "correlation_match"]
+__all__ = ["MAX_EVENT_UIDS", "RESULT_COLUMNS", "Unsupported", "compile_correlation", "correlation_match"]
 
 RESULT_COLUMNS = ("group_key", "first_time", "last_time", "event_count", "event_uids")
 
@@ -81,15 +94,22 @@ FieldSql = Callable[[tuple[str, ...], str], str]
 
 _OPS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<", "eq": "=", "neq": "<>"}
 _SUPPORTED = ("event_count", "value_count", "temporal", "temporal_ordered")
+_CHAINING = ("temporal", "temporal_ordered")  # may reference correlations
+_CHAINABLE = ("event_count", "value_count")  # may be referenced (with a gte/gt condition)
 
 
 def compile_correlation(
-    corr: SigmaCorrelationRule, meta: RuleMeta, base: list[CompiledRule], field_sql: FieldSql
+    corr: SigmaCorrelationRule,
+    meta: RuleMeta,
+    base: Sequence[CompiledRule | CompiledCorrelation],
+    field_sql: FieldSql,
 ) -> CompiledCorrelation:
-    """Compile a parsed Sigma correlation over its compiled base rules (in `rules` order).
+    """Compile a parsed Sigma correlation over its compiled referenced rules (in `rules` order).
 
+    A referenced rule may itself be a compiled correlation (chaining, see the module docs).
     `field_sql(sources, sigma_field)` renders a Sigma field for events of those sources.
-    Raises RuleError (located at the rule's file) for what cannot be compiled.
+    Raises RuleError (located at the rule's file) for what cannot be compiled, and
+    Unsupported for chaining shapes Lanner does not evaluate.
     """
     where = _location(corr, meta)
     ctype = corr.type.name.lower() if isinstance(corr.type, SigmaCorrelationType) else str(corr.type)
@@ -109,10 +129,17 @@ def compile_correlation(
 
     group_names = tuple(corr.group_by or ())
     aliases = _alias_map(corr)
+    for ref, rule in zip(refs, base, strict=True):
+        if isinstance(rule, CompiledCorrelation):
+            _check_chain(ctype, ref, rule)
     op, count, expression, value_field = _condition(corr, ctype, refs, where)
 
     branches = []
     for i, (ref, rule) in enumerate(zip(refs, base, strict=True)):
+        if isinstance(rule, CompiledCorrelation):
+            groups = tuple(_inner_group(rule, aliases, name, ref, where) for name in group_names)
+            branches.append(Branch(i, (), "FALSE", None, groups, chain=rule.plan))
+            continue
         groups = tuple(_field(field_sql, rule, aliases, name, ref, where) for name in group_names)
         value = _field(field_sql, rule, aliases, value_field, ref, where) if value_field else None
         branches.append(Branch(i, tuple(rule.sources), rule.where, rule.operations, groups, value))
@@ -125,14 +152,20 @@ def compile_correlation(
         condition = {_op_name(op): count}
         if value_field:
             condition["field"] = value_field
+    rules: dict[str, CompiledRule] = {}  # chained: the inner correlations' base rules in place
+    for b in base:
+        for r in b.rules if isinstance(b, CompiledCorrelation) else (b,):
+            rules.setdefault(r.meta.id, r)
     return CompiledCorrelation(
         meta=meta,
         type=ctype,
-        rules=tuple(base),
+        rules=tuple(rules.values()),
         group_by=group_names,
         timespan_ms=corr.timespan.seconds * 1000,
         condition=condition,
         sql=render(plan),
+        plan=plan,
+        chained=tuple(b for b in base if isinstance(b, CompiledCorrelation)),
     )
 
 
@@ -179,6 +212,45 @@ def _rule_refs(corr: SigmaCorrelationRule) -> list[str]:
     if isinstance(corr.condition, SigmaExtendedCorrelationCondition):
         return corr.condition.get_referenced_rules()
     return []
+
+
+def _check_chain(ctype: str, ref: str, inner: CompiledCorrelation) -> None:
+    """Raise Unsupported unless `ref` (a correlation) can feed a correlation of type `ctype`."""
+    if ctype not in _CHAINING:
+        raise Unsupported(
+            f"{ctype} over correlation {ref!r} is not supported: only temporal and temporal_ordered "
+            "correlations may reference other correlations"
+        )
+    if inner.type not in _CHAINABLE:
+        raise Unsupported(
+            f"correlation {ref!r} is {inner.type}: only event_count and value_count correlations "
+            "can be referenced by another correlation"
+        )
+    plan = inner.plan
+    if not isinstance(plan, Plan) or plan.op not in (">=", ">"):
+        raise Unsupported(
+            f"correlation {ref!r} can be referenced by another correlation only with a gte or gt "
+            "condition (the moment it fires must be the moment its threshold is first reached)"
+        )
+
+
+def _inner_group(
+    inner: CompiledCorrelation, aliases: dict[str, dict[str, str]], name: str, ref: str, where: Location
+) -> str:
+    """The column of a chained correlation's episodes holding outer group-by `name` (or alias)."""
+    target = name
+    if name in aliases:
+        mapping = aliases[name]
+        keys = (ref, inner.meta.id, inner.meta.name or "")
+        target = next((mapping[k] for k in keys if k in mapping), name)
+    if target not in inner.group_by:
+        raise RuleError(
+            f"group-by field {target!r} is not grouped by correlation {ref!r} "
+            f"(it groups by {list(inner.group_by)}): a correlation over a correlation can only "
+            "group by fields the referenced one groups by",
+            where,
+        )
+    return f"_g{inner.group_by.index(target)}"
 
 
 def _alias_map(corr: SigmaCorrelationRule) -> dict[str, dict[str, str]]:

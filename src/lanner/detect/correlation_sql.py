@@ -54,6 +54,10 @@ class Branch:
     operations: tuple[str, ...] | None
     group_exprs: tuple[str, ...]  # one SQL expression per group-by name, for this rule's events
     value_expr: str | None = None  # value_count: the counted field for this rule's events
+    # Chaining: the referenced rule is itself a correlation (event_count/value_count with gte/gt).
+    # Each of its firing episodes is one event at the time its condition was first met; then
+    # `group_exprs` name its group columns (`_g{j}` of `chain`) and sources/where are unused.
+    chain: Plan | None = None
 
 
 @dataclass(frozen=True)
@@ -71,15 +75,20 @@ class Plan:
 
 def render(plan: Plan) -> str:
     """The complete query, with `{relation}` as the only format placeholder."""
-    ctes = _matched(plan)
+    chains = [b for b in plan.branches if b.chain is not None]
+    ctes = [(f"x{b.index}", _chain_input(b)) for b in chains]
+    ctes += _matched(plan)
     if plan.type == "temporal_ordered":
         ctes += _ordered_chain(plan)
     else:
         ctes += _window_measure(plan)
-    ctes += _episodes(plan, source=ctes[-1][0])
-    body = ",\n".join(f"{name} AS (\n{sql}\n)" for name, sql in ctes)
-    sql = f"WITH {body}\n{_final(plan)}"
+    ctes += _episodes(plan, source=ctes[-1][0], expand=[b.index for b in chains])
+    sql = f"WITH {_with(ctes)}\n{_final(plan)}"
     return sql.replace("{", "{{").replace("}", "}}").replace(_RELATION_SENTINEL, "{relation}")
+
+
+def _with(ctes: list[tuple[str, str]]) -> str:
+    return ",\n".join(f"{name} AS (\n{sql}\n)" for name, sql in ctes)
 
 
 # --- building blocks -------------------------------------------------------------------------------
@@ -236,11 +245,18 @@ def _matched(plan: Plan) -> list[tuple[str, str]]:
     with_value = plan.type == "value_count"
     by_sources: dict[tuple[str, ...], list[Branch]] = {}
     for b in plan.branches:
-        by_sources.setdefault(b.sources, []).append(b)
+        if b.chain is None:
+            by_sources.setdefault(b.sources, []).append(b)
     scans = []
     for sources, branches in by_sources.items():
         if sources:
             scans.append(_scan(plan, branches, with_value))
+    for b in plan.branches:
+        if b.chain is not None:
+            groups = "".join(f", CAST({e} AS VARCHAR) AS _g{k}" for k, e in enumerate(b.group_exprs))
+            scans.append(
+                f"  SELECT DISTINCT _s AS uid, _fire AS time, {b.index} AS _r{groups} FROM x{b.index}"
+            )
     if not scans:  # rules bound to no source can match no event
         cols = ["CAST(NULL AS VARCHAR) AS uid", "CAST(NULL AS TIMESTAMPTZ) AS time", "0 AS _r"]
         cols += [f"CAST(NULL AS VARCHAR) AS {g}" for g in _g(plan)]
@@ -289,7 +305,7 @@ def _prune(plan: Plan, having: str) -> list[tuple[str, str]]:
     ]
 
 
-def _window_measure(plan: Plan) -> list[tuple[str, str]]:
+def _window_measure(plan: Plan, fire: bool = False) -> list[tuple[str, str]]:
     """x = measure of the trailing window [time - timespan, time] of every matched event;
     peak = max x over events up to `timespan` later = the densest timespan window holding the event.
     """
@@ -308,7 +324,7 @@ def _window_measure(plan: Plan) -> list[tuple[str, str]]:
             ("w", "  SELECT *, " + _temporal_measure(plan) + " AS _x\n  FROM pw"),
             *_qualify(plan, "w"),
         ]
-    return [("w", f"  SELECT *, {measure} AS _x\n  FROM m"), *_qualify(plan, "w")]
+    return [("w", f"  SELECT *, {measure} AS _x\n  FROM m"), *_qualify(plan, "w", fire)]
 
 
 def _temporal_measure(plan: Plan) -> str:
@@ -318,13 +334,18 @@ def _temporal_measure(plan: Plan) -> str:
     return " + ".join(f"_p{b.index}" for b in plan.branches)  # distinct rules present
 
 
-def _qualify(plan: Plan, source: str) -> list[tuple[str, str]]:
+def _qualify(plan: Plan, source: str, fire: bool = False) -> list[tuple[str, str]]:
     # Extended condition: the event lies in at least one firing window.
     keep = "_peak = 1" if plan.expression is not None else f"_peak {plan.op} {plan.count}"
-    return [
-        ("pk", f"  SELECT *, max(_x) {_following(plan)} AS _peak\n  FROM {source}"),
-        ("hit", f"  SELECT DISTINCT uid, time{_gcols(plan)}\n  FROM pk\n  WHERE {keep}"),
-    ]
+    hit = f"  SELECT DISTINCT uid, time{_gcols(plan)}\n  FROM pk\n  WHERE {keep}"
+    if fire:
+        # _f: the trailing window ending at this event meets the condition (gte/gt: the moment
+        # the condition is first met is the earliest such event of an episode).
+        hit = (
+            f"  SELECT uid, time{_gcols(plan)}, max(CASE WHEN _x {plan.op} {plan.count} THEN 1 ELSE 0 END) AS _f\n"
+            f"  FROM pk\n  WHERE {keep}\n  GROUP BY uid, time{_gcols(plan)}"
+        )
+    return [("pk", f"  SELECT *, max(_x) {_following(plan)} AS _peak\n  FROM {source}"), ("hit", hit)]
 
 
 def _gcols(plan: Plan) -> str:
@@ -371,9 +392,27 @@ def _ordered_chain(plan: Plan) -> list[tuple[str, str]]:
     return ctes
 
 
-def _episodes(plan: Plan, source: str) -> list[tuple[str, str]]:
-    """Chain qualifying events of a group into episodes: a gap longer than `timespan` starts a new one."""
+def _episodes(plan: Plan, source: str, expand: list[int] | None = None) -> list[tuple[str, str]]:
+    """Chain qualifying events of a group into episodes: a gap longer than `timespan` starts a new one.
+
+    `expand`: indexes of chained branches; their episode-events are replaced by the events of the
+    inner episode they stand for (distinct events, so one shared by both roles counts once).
+    """
     span = f"INTERVAL '{plan.timespan_s}' SECOND"
+    numbered = "ep"
+    expansion: list[tuple[str, str]] = []
+    if expand:
+        inner = "\n  UNION ALL\n".join(f"  SELECT _s, uid AS _u, time AS _t FROM x{i}" for i in expand)
+        gs = "".join(f", ep.{g}" for g in _g(plan))
+        expansion = [
+            ("xm", inner),
+            (
+                "xp",
+                f"  SELECT DISTINCT coalesce(xm._u, ep.uid) AS uid, coalesce(xm._t, ep.time) AS time{gs}, ep._ep\n"
+                "  FROM ep LEFT JOIN xm ON ep.uid = xm._s",
+            ),
+        ]
+        numbered = "xp"
     return [
         ("lg", f"  SELECT *, lag(time) {_over(plan, '')} AS _prev\n  FROM {source}"),
         (
@@ -383,12 +422,34 @@ def _episodes(plan: Plan, source: str) -> list[tuple[str, str]]:
             # RANGE (not ROWS): events with equal times share one episode number whatever their order.
             f"{_over(plan, 'RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW')} AS _ep\n  FROM lg",
         ),
+        *expansion,
         (
             "num",
             f"  SELECT *, row_number() OVER (PARTITION BY {', '.join([*_g(plan), '_ep'])} ORDER BY time, uid) AS _n\n"
-            "  FROM ep",
+            f"  FROM {numbered}",
         ),
     ]
+
+
+def _chain_input(b: Branch) -> str:
+    """Events of a chained (inner) correlation with their episode: (uid, time, _g*, _ep, _fire, _s).
+
+    `_fire`: when the episode's condition was first met (its earliest event whose trailing window
+    meets it); `_s`: a synthetic uid naming the episode, its one event in the outer correlation.
+    """
+    assert b.chain is not None
+    inner = b.chain
+    ctes = _matched(inner) + _window_measure(inner, fire=True)
+    ctes += _episodes(inner, source=ctes[-1][0])[:2]  # lg, ep
+    part = ", ".join([*_g(inner), "_ep"])
+    order = ", ".join([*_g(inner), "_ep"])
+    select = (
+        f"  SELECT uid, time{_gcols(inner)}, _ep,\n"
+        f"    min(CASE WHEN _f = 1 THEN time END) OVER (PARTITION BY {part}) AS _fire,\n"
+        f"    '~chain{b.index}~' || CAST(dense_rank() OVER (ORDER BY {order}) AS VARCHAR) AS _s\n"
+        "  FROM ep"
+    )
+    return f"  WITH {_with(ctes)}\n{select}"
 
 
 def _final(plan: Plan) -> str:

@@ -50,7 +50,9 @@ class CompiledCorrelation:
 
     meta: RuleMeta
     type: str
-    rules: tuple[CompiledRule, ...]  # the referenced base rules, in the order the rule lists them
+    # The referenced base rules, in the order the rule lists them; a referenced correlation
+    # (chaining) contributes its own base rules in its place.
+    rules: tuple[CompiledRule, ...]
     # Sigma field names (or aliases) as written: the per-rule SQL differs when aliases map
     # different fields of different rules onto one group; `sql` holds the mapped expressions.
     group_by: tuple[str, ...]
@@ -59,6 +61,10 @@ class CompiledCorrelation:
     # The rendered DuckDB query, authoritative; `{relation}` is substituted by the engine.
     # Result columns: lanner.detect.correlation.RESULT_COLUMNS.
     sql: str = ""
+    # The normalized plan (lanner.detect.correlation_sql.Plan) the SQL was rendered from: a
+    # correlation that references this one embeds it.
+    plan: Any = field(default=None, compare=False, repr=False)
+    chained: tuple[CompiledCorrelation, ...] = ()  # referenced correlations, in listed order
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,7 @@ def _load_correlations(
             parsed.append((doc, corr))
     collection = SigmaCollection([*base, *(c for _, c in parsed)])
     generating: dict[str, bool] = {}  # base rule id -> does any correlation keep its own findings
+    pending: list[tuple[_Doc, SigmaCorrelationRule]] = []
     for doc, corr in parsed:
         try:
             corr.resolve_rule_references(collection)
@@ -214,21 +215,51 @@ def _load_correlations(
             named = str(e).split("'")[1] if "'" in str(e) else ""
             out.errors.append(RuleError(_message(e), Location(doc.path, find_line(doc.node, named))))
             continue
-        bases: list[CompiledRule] = []
-        for ref in corr.rules or []:
-            target = compiled.get(str(ref.rule.id)) if isinstance(ref.rule, SigmaRule) else None
-            if target is None:
-                name = ref.reference
-                out.unsupported.append((doc.path, f"correlation references rule {name!r}, which did not compile"))
-                break
-            bases.append(target)
-        else:
-            for b in bases:
-                generating[b.meta.id] = generating.get(b.meta.id, False) or bool(corr.generate)
-            try:
-                out.correlations.append(compile_correlation(corr, _meta(doc, corr), bases, field_sql))
-            except RuleError as e:
-                out.errors.append(e)
-            except SigmaError as e:
-                out.errors.append(RuleError(_message(e), Location(doc.path, error_line(doc.node, e))))
+        pending.append((doc, corr))
+    # Chaining: a correlation may reference correlations, compiled first (keys: id() of the parsed rule).
+    done: dict[int, CompiledCorrelation] = {}
+    chained_generating: dict[int, bool] = {}
+    while pending:
+        waiting = {id(c) for _, c in pending}
+        later = [(d, c) for d, c in pending if any(id(r.rule) in waiting for r in c.rules or [])]
+        ready = [(d, c) for d, c in pending if not any(id(r.rule) in waiting for r in c.rules or [])]
+        if not ready:  # every remaining correlation waits on another: a reference cycle
+            for doc, _ in later:
+                out.unsupported.append((doc.path, "correlations reference each other in a cycle"))
+            break
+        pending = later
+        for doc, corr in ready:
+            bases: list[CompiledRule | CompiledCorrelation] = []
+            for ref in corr.rules or []:
+                target: CompiledRule | CompiledCorrelation | None
+                if isinstance(ref.rule, SigmaRule):
+                    target = compiled.get(str(ref.rule.id))
+                else:
+                    target = done.get(id(ref.rule))
+                if target is None:
+                    name = ref.reference
+                    out.unsupported.append((doc.path, f"correlation references rule {name!r}, which did not compile"))
+                    break
+                bases.append(target)
+            else:
+                for b in bases:
+                    if isinstance(b, CompiledRule):
+                        generating[b.meta.id] = generating.get(b.meta.id, False) or bool(corr.generate)
+                try:
+                    c = compile_correlation(corr, _meta(doc, corr), bases, field_sql)
+                    done[id(corr)] = c
+                    out.correlations.append(c)
+                    for ref in corr.rules or []:
+                        if isinstance(ref.rule, SigmaCorrelationRule):
+                            key = id(ref.rule)
+                            chained_generating[key] = chained_generating.get(key, False) or bool(corr.generate)
+                except RuleError as e:
+                    out.errors.append(e)
+                except Unsupported as e:
+                    out.unsupported.append((doc.path, str(e)))
+                except SigmaError as e:
+                    out.errors.append(RuleError(_message(e), Location(doc.path, error_line(doc.node, e))))
+    # Sigma's `generate: false`: a correlation referenced only by such correlations is no finding itself.
+    hidden = {id(done[k]) for k, generate in chained_generating.items() if not generate and k in done}
+    out.correlations = [c for c in out.correlations if id(c) not in hidden]
     _withhold_correlation_only(out, generating)
