@@ -23,10 +23,11 @@ took 35 s just to count matches, the grouped scan a few seconds (see docs/perfor
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
-from functools import cache
+from functools import cache, lru_cache
 
 import duckdb
 import pyarrow as pa
@@ -79,38 +80,63 @@ def rule_groups(rules: Sequence[CompiledRule]) -> list[list[CompiledRule]]:
 
 
 @dataclass(frozen=True)
-class _Split:
-    pre: exp.Expr | None  # raw-free necessary condition; None = every row of the sources
-    rest: exp.Expr | None  # the conjuncts that read raw (over __j where possible); None = none
-    reads_json: bool  # rest reads __j (the shared JSON extraction)
+class _Plan:
+    """One rule's WHERE, split once into SQL text (planning a group is then string assembly).
+
+    `pre`: raw-free necessary condition over the `__op` alias (None = every row of the
+    sources); `pre_scan`: the same with `lower(operation)`, for the scan's WHERE; `rest`: the
+    conjuncts that read raw, where JSON reads are `__jp_<i>` placeholders for the rule's i-th
+    entry of `paths` (renumbered per group into the shared extraction `__j`).
+    """
+
+    pre: str | None
+    pre_scan: str | None
+    rest: str | None
+    paths: tuple[str, ...]
+
+    @property
+    def reads_json(self) -> bool:
+        return bool(self.paths)
+
+
+_PLACEHOLDER = re.compile(r"\b__jp_(\d+)\b")
 
 
 def _and(parts: list[exp.Expr]) -> exp.Expr | None:
     return exp.and_(*(exp.paren(p, copy=False) for p in parts), copy=False) if parts else None
 
 
-def _split(rule: CompiledRule, paths: dict[str, int]) -> _Split:
-    """Split a rule's WHERE into raw-free conjuncts and the rest, routing JSON reads to __j."""
+@lru_cache(maxsize=8192)
+def _plan(where: str, operations: tuple[str, ...] | None) -> _Plan:
+    """Split a rule's WHERE into raw-free conjuncts and the rest (cached: a detection run plans
+    each group twice, and re-parsing ~500 rules' SQL cost several times the scans themselves)."""
     pre: list[exp.Expr] = []
     rest: list[exp.Expr] = []
-    reads_json = False
-    if rule.operations is not None:
-        pre.append(exp.In(this=exp.column(_OP), expressions=[exp.Literal.string(o) for o in rule.operations]))
+    paths: dict[str, int] = {}
+    if operations is not None:
+        pre.append(exp.In(this=exp.column(_OP), expressions=[exp.Literal.string(o) for o in operations]))
 
     def rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Lower) and isinstance(node.this, exp.Column) and node.this.name == "operation":
             return exp.column(_OP)
-        nonlocal reads_json
         path = raw_json_path(node)
         if path is None:
             return node
-        reads_json = True
-        k = paths.setdefault(path, len(paths) + 1)
-        return exp.func("list_extract", exp.column(_JSON), exp.Literal.number(k), dialect="duckdb")
+        return exp.column(f"__jp_{paths.setdefault(path, len(paths))}")
 
-    for c in conjuncts(sqlglot.parse_one(rule.where, read="duckdb")):
-        (rest if reads_raw(c) else pre).append(c.transform(rewrite))
-    return _Split(_and(pre), _and(rest), reads_json)
+    for c in conjuncts(sqlglot.parse_one(where, read="duckdb")):
+        (rest if reads_raw(c) else pre).append(c.transform(rewrite, copy=False))
+    pre_expr, rest_expr = _and(pre), _and(rest)
+    return _Plan(
+        pre=_sql_or_none(pre_expr),
+        pre_scan=_sql_or_none(_unalias_op(pre_expr)),
+        rest=_sql_or_none(rest_expr),
+        paths=tuple(paths),
+    )
+
+
+def _rule_plan(rule: CompiledRule) -> _Plan:
+    return _plan(rule.where, tuple(rule.operations) if rule.operations is not None else None)
 
 
 def _unalias_op(e: exp.Expr | None) -> exp.Expr | None:
@@ -120,17 +146,25 @@ def _unalias_op(e: exp.Expr | None) -> exp.Expr | None:
     return e.transform(lambda n: exp.Lower(this=exp.column("operation")) if isinstance(n, exp.Column) and n.name == _OP else n)
 
 
-def _sql(e: exp.Expr | None) -> str:
-    return "TRUE" if e is None else e.sql(dialect="duckdb")
+def _sql_or_none(e: exp.Expr | None) -> str | None:
+    return None if e is None else e.sql(dialect="duckdb")
+
+
+def _rest_sql(plan: _Plan, paths: dict[str, int]) -> str | None:
+    """The plan's raw-reading part with its placeholders pointing into the group's `__j` list."""
+    if plan.rest is None:
+        return None
+    index = [paths.setdefault(p, len(paths) + 1) for p in plan.paths]
+    return _PLACEHOLDER.sub(lambda m: f"list_extract({_JSON}, {index[int(m.group(1))]})", plan.rest)
 
 
 def scan_filter(rules: Sequence[CompiledRule]) -> str | None:
     """The OR of every rule's raw-free part: rows it rejects no rule can match (None when some
     rule has no raw-free part, so every row of the sources is a candidate)."""
-    splits = [_split(r, {}) for r in rules]
-    if not all(s.pre is not None for s in splits):
+    plans = [_rule_plan(r) for r in rules]
+    if not all(p.pre_scan is not None for p in plans):
         return None
-    return " OR ".join(f"({_sql(_unalias_op(s.pre))})" for s in splits)
+    return " OR ".join(f"({p.pre_scan})" for p in plans)
 
 
 # A scan filter that keeps most rows costs more than it saves: it is evaluated above the Parquet
@@ -164,31 +198,32 @@ def group_query(relation: str, rules: Sequence[CompiledRule], *, filter_scan: bo
     if any(r.sources != sources for r in rules):
         raise ValueError("group_query: rules of one group must bind to the same sources")
     paths: dict[str, int] = {}
-    splits = [_split(r, paths) for r in rules]
+    plans = [_rule_plan(r) for r in rules]
+    rests = [_rest_sql(p, paths) for p in plans]
     cols = ", ".join(EVENT_COLUMNS)
 
     # Rows no rule's raw-free part admits are dropped in the scan itself.
     scan_where = f"source IN {_in_list(sources)}"
-    if filter_scan and all(s.pre is not None for s in splits):
-        scan_where += " AND (" + " OR ".join(f"({_sql(_unalias_op(s.pre))})" for s in splits) + ")"
+    if filter_scan and all(p.pre_scan is not None for p in plans):
+        scan_where += " AND (" + " OR ".join(f"({p.pre_scan})" for p in plans) + ")"
 
     json_col = ""
     if paths:
         # Parse raw once per row, and only for rows some JSON-reading rule may still match.
-        needs = [s.pre for s in splits if s.reads_json]
+        needs = [p.pre for p in plans if p.reads_json]
         extract = f"json_extract_string(raw, [{', '.join(_quote(p) for p in paths)}])"
         if any(p is None for p in needs):
             json_col = f", {extract} AS {_JSON}"
         else:
-            cond = " OR ".join(f"({_sql(p)})" for p in needs)
+            cond = " OR ".join(f"({p})" for p in needs)
             json_col = f", CASE WHEN {cond} THEN {extract} END AS {_JSON}"
 
     hits = []
-    for i, s in enumerate(splits):
+    for i, (p, rest) in enumerate(zip(plans, rests, strict=True)):
         # Nested CASE: the raw-reading part is evaluated only on rows the cheap part admitted.
-        hit = f"CASE WHEN {_sql(s.rest)} THEN {i} END" if s.rest is not None else str(i)
-        if s.pre is not None:
-            hit = f"CASE WHEN {_sql(s.pre)} THEN {hit} END"
+        hit = f"CASE WHEN {rest} THEN {i} END" if rest is not None else str(i)
+        if p.pre is not None:
+            hit = f"CASE WHEN {p.pre} THEN {hit} END"
         hits.append(hit)
     # UNNEST of the hit list emits one row per (row, rule hit) and none for rows without hits,
     # so no filter is needed: a `WHERE len(hits) > 0` would be pushed below the projection by
