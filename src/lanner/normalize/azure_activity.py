@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lanner.model.event import CLASS_API_ACTIVITY
+from lanner.normalize.entra_id import AUDIT_CATEGORIES, SIGNIN_CATEGORIES
 from lanner.normalize.spec import (
     FormatMap,
     epoch_ms_of,
@@ -16,16 +17,7 @@ from lanner.normalize.spec import (
 
 # Entra ID (sign-in and directory audit) exports share the record shape but are other sources
 # (azure.signin, azure.audit); they stay unrecognised here rather than being mislabelled.
-ENTRA_CATEGORIES = (
-    "SignInLogs",
-    "NonInteractiveUserSignInLogs",
-    "ServicePrincipalSignInLogs",
-    "ManagedIdentitySignInLogs",
-    "AuditLogs",
-    "ProvisioningLogs",
-    "RiskyUsers",
-    "UserRiskEvents",
-)
+ENTRA_CATEGORIES = SIGNIN_CATEGORIES + AUDIT_CATEGORIES
 
 _UPN = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
 _NAME = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"

@@ -161,8 +161,11 @@ def _by_raw(outcomes: Sequence[Outcome]) -> dict[str, list[Outcome]]:
     return index
 
 
-def prepare(con: duckdb.DuckDBPyConnection, cases: Sequence[Case]) -> tuple[list[Outcome], pa.Table]:
-    """Normalize the cases' events (stamping missing id/time); returns outcomes and the events."""
+def prepare(
+    con: duckdb.DuckDBPyConnection, cases: Sequence[Case]
+) -> tuple[list[Outcome], pa.Table, dict[str, list[Outcome]]]:
+    """Normalize the cases' events (stamping missing id/time); returns outcomes, the events,
+    and the outcomes by the `raw` their event carries."""
     logs = [_strip_enrichment(c.log) for c in cases]
     outcomes = [Outcome(c, json.dumps(log, separators=(",", ":"))) for c, log in zip(cases, logs, strict=True)]
     first = normalize_batch(con, _records([o.text for o in outcomes]))
@@ -192,7 +195,7 @@ def prepare(con: duckdb.DuckDBPyConnection, cases: Sequence[Case]) -> tuple[list
             o.source = source
     for q in result.quarantine.to_pylist():
         outcomes[q["position"] - 1].quarantine_reason = q["reason"]
-    return outcomes, result.events
+    return outcomes, result.events, by_text
 
 
 def evaluate(ruleset: RuleSet, cases: Sequence[Case], con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Score]:
@@ -204,8 +207,7 @@ def evaluate(ruleset: RuleSet, cases: Sequence[Case], con: duckdb.DuckDBPyConnec
     for c in cases:
         by_type.setdefault(c.log_type, []).append(c)
     for log_type, group in sorted(by_type.items()):
-        outcomes, events = prepare(con, group)
-        by_text = _by_raw(outcomes)
+        outcomes, events, by_text = prepare(con, group)
         con.register("panther_events", events)
         hits: dict[int, set[str]] = {}
         for m in detect(con, "panther_events", single):
